@@ -1,0 +1,56 @@
+# make run: everything for local development. make test: the whole suite. make bench: figures.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint format venv services clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/production.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+.env:
+	cp .env.example .env
+	@echo "Wrote .env from .env.example (development values for the local Twilio sandbox)."
+
+run: $(STAMP) .env
+	@set -a; . ./.env; set +a; bin/ensure-services
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  Web          http://127.0.0.1:8000/      (admin: http://127.0.0.1:8000/admin/)"
+	@echo "  API docs     http://127.0.0.1:8000/api/docs/"
+	@echo "  Sandbox      http://127.0.0.1:8025/_sandbox/   (inbox: every SMS and verification code)"
+	@echo "  Flower       http://127.0.0.1:5555/"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	$(VENV)/bin/honcho -f Procfile.dev start
+
+test: $(STAMP)
+	@bin/ensure-services --postgres
+	$(VENV)/bin/ruff check .
+	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider
+
+bench: $(STAMP)
+	@bin/ensure-services --postgres
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .coverage htmlcov staticfiles

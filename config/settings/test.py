@@ -1,0 +1,47 @@
+"""Test settings: PostgreSQL and a Redis database index of the suite's own.
+
+The suite never touches the database or Redis index that `make run` uses: it reads
+TEST_DATABASE_URL and TEST_REDIS_URL, not DATABASE_URL and REDIS_URL.
+"""
+
+from config.env import env
+from config.settings.base import *  # noqa: F403
+from config.settings.base import CACHES, LOGGING
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+DATABASES = {
+    "default": env.db(
+        "TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/sms_notifications"
+    )
+}
+DATABASES["default"]["TEST"] = {
+    "NAME": env.str("TEST_DATABASE_NAME", default="test_sms_notifications")
+}
+
+REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/13")
+CACHES["default"]["LOCATION"] = REDIS_URL
+CACHES["default"]["KEY_PREFIX"] = "sms-test"
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
+
+TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+TWILIO_PHONE_NUMBER = "+15005550006"
+TWILIO_MESSAGING_SERVICE_SID = ""
+TWILIO_VERIFY_SERVICE_SID = "VA" + "0" * 31 + "1"
+TWILIO_API_BASE_URL = ""  # the sandbox fixture sets it
+TWILIO_RETRY_DELAY = 2
+SMS_BACKEND = "notifications.backends.locmem.LocmemBackend"
+SMS_ENABLED = True
+SMS_DEFAULT_REGION = "IN"
+SMS_RETRY_ATTEMPTS = 3
+# Retries in tests wait tenths of a second, not seconds.
+SMS_RETRY_BACKOFF = 0.1
+SMS_RETRY_MIN_DELAY = 0.05
+PUBLIC_BASE_URL = "http://testserver"
+
+LOGGING["handlers"]["sms_file"]["filename"] = str(LOG_DIR / "sms-test.log")  # noqa: F405

@@ -1,0 +1,28 @@
+"""Project URLs: admin, the SMS API and webhooks, OpenAPI schema and docs, health."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import render
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.health import healthz
+
+
+def home(request):
+    """Links for people: admin, API docs and, in development, the Twilio sandbox's inbox."""
+    inbox = settings.TWILIO_SANDBOX_INBOX_URL
+    return render(request, "home.html", {"sandbox_inbox_url": inbox})
+
+
+handler404 = "config.exceptions.json_not_found"
+handler500 = "config.exceptions.json_server_error"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("admin/", admin.site.urls),
+    path("", include("notifications.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+]

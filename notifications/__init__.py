@@ -1,0 +1,1 @@
+"""Asynchronous SMS notifications: a reusable Django app (Celery workers, Twilio, DRF)."""

@@ -1,0 +1,106 @@
+"""Phone verification API: public, throttled in the service; validate, call one service, answer."""
+
+import ipaddress
+
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications import conf, verification
+
+
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or with SMS_TRUSTED_PROXY_COUNT = N > 0 proxies in
+    front, the address the outermost of them saw (the N-th X-Forwarded-For entry from the
+    right; entries further left are the client's own claims and can be forged)."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = int(conf.get("SMS_TRUSTED_PROXY_COUNT"))
+    if proxies > 0:
+        forwarded = [
+            a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()
+        ]
+        if len(forwarded) >= proxies:
+            remote = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(remote)) if remote else None
+    except ValueError:
+        return None
+
+
+class VerifyStartApi(APIView):
+    # Public: a session or token that comes along is ignored rather than checked, so that
+    # neither a stale token (401) nor a session without a CSRF token (403) blocks a user.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []  # the service's atomic Redis throttles apply instead
+
+    @extend_schema_serializer(component_name="VerifyStartInput")
+    class InputSerializer(serializers.Serializer):
+        phone_number = serializers.CharField(max_length=32)
+        channel = serializers.CharField(max_length=16, default="sms")
+
+    @extend_schema_serializer(component_name="VerifyStartOutput")
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        phone_number = serializers.CharField(help_text="The number, normalized to E.164.")
+        channel = serializers.CharField()
+        expires_in = serializers.IntegerField(help_text="Seconds the code will be valid.")
+        resend_after = serializers.IntegerField(help_text="Seconds before a code may be resent.")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: OutputSerializer},
+        summary="Send a verification code; answered at once, sent by a worker. Throttled (429).",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attempt = verification.verification_start(
+            phone_number=serializer.validated_data["phone_number"],
+            channel=serializer.validated_data["channel"],
+            client_ip=client_ip(request),
+        )
+        data = {
+            "status": "pending",
+            "phone_number": attempt.phone_number,
+            "channel": attempt.channel,
+            "expires_in": int(conf.get("SMS_VERIFY_CODE_TTL")),
+            "resend_after": int(conf.get("SMS_VERIFY_RESEND_COOLDOWN")),
+        }
+        return Response(self.OutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+
+
+class VerifyCheckApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema_serializer(component_name="VerifyCheckInput")
+    class InputSerializer(serializers.Serializer):
+        phone_number = serializers.CharField(max_length=32)
+        # The format (4 to 10 digits) is the service's to check, with its own error code.
+        code = serializers.CharField(max_length=32)
+
+    @extend_schema_serializer(component_name="VerifyCheckOutput")
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=["approved", "pending", "expired", "max_attempts_reached", "canceled"]
+        )
+        valid = serializers.BooleanField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        summary="Check a verification code. Throttled (429); 503 when the provider is down.",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = verification.verification_check(
+            phone_number=serializer.validated_data["phone_number"],
+            code=serializer.validated_data["code"],
+            client_ip=client_ip(request),
+        )
+        return Response(self.OutputSerializer(result).data)

@@ -1,0 +1,13 @@
+"""Pluggable SMS backends, chosen by the SMS_BACKEND dotted path (like EMAIL_BACKEND)."""
+
+from django.utils.module_loading import import_string
+
+from notifications import conf
+from notifications.backends.base import BaseSMSBackend, OutboundSMS, SendResult
+
+__all__ = ["BaseSMSBackend", "OutboundSMS", "SendResult", "get_backend"]
+
+
+def get_backend(path: str | None = None, **kwargs) -> BaseSMSBackend:
+    """An instance of the configured backend (or of `path`)."""
+    return import_string(path or conf.get("SMS_BACKEND"))(**kwargs)

@@ -1,0 +1,118 @@
+"""Services behind the webhooks: status callbacks applied exactly once and forward only; inbound."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications import conf, suppression, transitions
+from notifications.exceptions import InvalidPhoneNumber
+from notifications.models import SMSLog, WebhookEvent
+from notifications.phone import mask_phone_number, normalize_phone_number
+from notifications.redis_client import get_redis
+from notifications.status import from_twilio
+
+logger = logging.getLogger(__name__)
+Outcome = WebhookEvent.Outcome
+MASKED_PARAMS = ("From", "To", "Called", "Caller")
+
+
+def status_callback_apply(*, params, idempotency_token: str = "") -> str:
+    """Apply one Twilio status callback at most once, never moving a status backwards.
+
+    Deduplicated on `sms:msg:<MessageSid>:<MessageStatus>` (the SID alone would drop the
+    `delivered` that follows `sent`) and on Twilio's I-Twilio-Idempotency-Token, both with an
+    atomic SET NX. Returns the outcome, also recorded as a WebhookEvent.
+    """
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    raw_status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    keys = [f"sms:msg:{sid}:{raw_status}"]
+    if idempotency_token:
+        keys.append(f"sms:cb:{idempotency_token}")
+    if not _claim(keys):
+        outcome, message_id = Outcome.DUPLICATE, None
+    else:
+        try:
+            outcome, message_id = _apply(sid, raw_status, params.get("ErrorCode") or "")
+        except Exception:
+            get_redis().delete(*keys)  # let Twilio's retry of this callback be applied
+            raise
+    _record(Outcome(outcome), WebhookEvent.Kind.STATUS, params, idempotency_token, message_id)
+    return outcome
+
+
+def _claim(keys: list[str]) -> bool:
+    ttl = int(conf.get("SMS_WEBHOOK_DEDUP_TTL"))
+    pipe = get_redis().pipeline(transaction=False)
+    for key in keys:
+        pipe.set(key, "1", nx=True, ex=ttl)
+    return all(pipe.execute())
+
+
+def _apply(sid: str, raw_status: str, error_code: str) -> tuple[str, object]:
+    message_id = SMSLog.objects.filter(provider_sid=sid).values_list("id", flat=True).first()
+    if message_id is None:
+        logger.info("Status callback for unknown SID %s (%s)", sid, raw_status)
+        return Outcome.UNKNOWN, None
+    new_status = from_twilio(raw_status)
+    if new_status is None:
+        return Outcome.STALE, message_id
+    applied = transitions.transition(message_id, new_status, **transitions.error_fields(error_code))
+    return (Outcome.APPLIED if applied else Outcome.STALE), message_id
+
+
+def inbound_message_handle(*, params) -> str:
+    """Opt-out and opt-in keywords change the suppression list; HELP gets the help text back.
+
+    Returns the reply text ("" for none).
+    """
+    keyword = (params.get("OptOutType") or (params.get("Body") or "").strip().split(" ")[0]).upper()
+    reply = ""
+    try:
+        number = normalize_phone_number(params.get("From") or "")
+    except InvalidPhoneNumber:
+        number = ""
+    if number and keyword in suppression.OPT_OUT_KEYWORDS:
+        suppression.suppress(number, reason=keyword)
+    elif number and keyword in suppression.OPT_IN_KEYWORDS:
+        suppression.unsuppress(number)
+    elif keyword in suppression.HELP_KEYWORDS:
+        reply = conf.get("SMS_HELP_TEXT")
+    _record(Outcome.HANDLED, WebhookEvent.Kind.INBOUND, params, "", None)
+    return reply
+
+
+def record_rejected(*, kind: str, params) -> None:
+    _record(Outcome.REJECTED, kind, params, "", None)
+
+
+def _record(outcome, kind, params, idempotency_token: str, message_id) -> None:
+    payload = {key: params.get(key) for key in params}
+    for key in MASKED_PARAMS:
+        if payload.get(key):
+            payload[key] = mask_phone_number(payload[key])
+    WebhookEvent.objects.create(
+        kind=kind,
+        provider_sid=(params.get("MessageSid") or params.get("SmsSid") or "")[:64],
+        provider_status=(params.get("MessageStatus") or params.get("SmsStatus") or "")[:32],
+        outcome=outcome,
+        idempotency_token=idempotency_token[:128],
+        payload=payload,
+        message_id=message_id,
+    )
+
+
+def webhook_events_purge(*, older_than_days: int | None = None) -> int:
+    """Delete audit rows past the retention (SMS_WEBHOOK_EVENT_RETENTION_DAYS)."""
+    days = (
+        older_than_days
+        if older_than_days is not None
+        else conf.get("SMS_WEBHOOK_EVENT_RETENTION_DAYS")
+    )
+    cutoff = timezone.now() - timedelta(days=days)
+    with transaction.atomic():
+        deleted, _ = WebhookEvent.objects.filter(received_at__lt=cutoff).delete()
+    if deleted:
+        logger.info("Purged %d webhook events older than %d days", deleted, days)
+    return deleted

@@ -1,0 +1,84 @@
+"""The app's settings, read from django.conf.settings at call time, with documented defaults."""
+
+from typing import Any
+
+from django.conf import settings
+
+from notifications.exceptions import SMSConfigurationError
+
+DEFAULTS: dict[str, Any] = {
+    "SMS_ENABLED": True,
+    "SMS_BACKEND": "notifications.backends.console.ConsoleBackend",
+    "SMS_DEFAULT_REGION": "US",
+    "SMS_BATCH_SIZE": 100,
+    # 12 retries, 5 s doubling up to the 300 s cap, each waiting between half and all of its
+    # backoff: at least ~17 minutes of retrying, so a 15-minute Twilio outage loses nothing.
+    "SMS_RETRY_ATTEMPTS": 12,
+    "SMS_RETRY_BACKOFF": 5.0,  # seconds; the first retry's nominal delay, doubled each time
+    "SMS_RETRY_MIN_DELAY": 1.0,  # seconds; never an immediate retry, whatever the jitter
+    "SMS_MAX_BODY_LENGTH": 1600,  # Twilio's own limit (error 21617)
+    "SMS_STALLED_AFTER": 900,
+    # How far apart our clock and the provider's may be when matching an earlier attempt.
+    "SMS_PROVIDER_CLOCK_SKEW": 120,  # seconds a `pending` row may wait before it is published again
+    "SMS_WEBHOOK_DEDUP_TTL": 2 * 24 * 3600,  # seconds a status callback is remembered
+    "SMS_WEBHOOK_EVENT_RETENTION_DAYS": 30,
+    "SMS_VERIFICATION_RETENTION_DAYS": 90,
+    "SMS_HELP_TEXT": "Reply STOP to stop receiving messages, START to receive them again.",
+    # Empty means no country: a verification is only ever sent where it is expected.
+    "SMS_VERIFY_ALLOWED_COUNTRIES": [],
+    # Twilio Verify's code lifetime (10 minutes), reported to clients as `expires_in`.
+    "SMS_VERIFY_CODE_TTL": 600,
+    # Seconds a verification task may wait in the queue: less than the code's lifetime, so a
+    # code is never sent so late that it has (nearly) expired by the time the user sees it.
+    "SMS_VERIFY_TASK_EXPIRES": 300,
+    "SMS_VERIFY_CHECK_TIMEOUT": 5.0,  # read timeout (s) of a check: the user is waiting
+    # Verification throttles (notifications.throttling); 0 turns a limit off.
+    "SMS_VERIFY_RESEND_COOLDOWN": 30,  # seconds between two sends to one number
+    "SMS_VERIFY_SENDS_PER_NUMBER_HOUR": 5,
+    "SMS_VERIFY_SENDS_PER_NUMBER_DAY": 10,
+    "SMS_VERIFY_SENDS_PER_IP_HOUR": 20,
+    "SMS_VERIFY_SENDS_PER_MINUTE": 60,  # global ceiling, all numbers and clients together
+    "SMS_VERIFY_CHECKS_PER_NUMBER_DAY": 10,
+    # Reverse proxies in front of the app that append the client's address to
+    # X-Forwarded-For; 0 trusts REMOTE_ADDR only (a client could forge the header).
+    "SMS_TRUSTED_PROXY_COUNT": 0,
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_PHONE_NUMBER": "",
+    "TWILIO_MESSAGING_SERVICE_SID": "",
+    "TWILIO_VERIFY_SERVICE_SID": "",
+    "TWILIO_API_BASE_URL": "",
+    "TWILIO_RATE_LIMIT": 60,
+    "TWILIO_RETRY_DELAY": 300,
+    "TWILIO_CONNECT_TIMEOUT": 3.05,
+    "TWILIO_READ_TIMEOUT": 10.0,
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    "CELERY_BROKER_VISIBILITY_TIMEOUT": 3600,
+}
+
+
+def get(name: str) -> Any:
+    """The setting's value, or its documented default."""
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def require(name: str) -> Any:
+    """The setting's value; a configuration error that names it when it is empty."""
+    value = get(name)
+    if value in ("", None):
+        raise SMSConfigurationError(
+            f"The {name} setting is required by the configured SMS backend."
+        )
+    return value
+
+
+def sender() -> str:
+    """The `From` of outgoing messages: the phone number, or else the Messaging Service."""
+    return get("TWILIO_PHONE_NUMBER") or get("TWILIO_MESSAGING_SERVICE_SID")
+
+
+def status_callback_url() -> str:
+    """Where Twilio posts status callbacks: the externally visible URL of the status webhook."""
+    from django.urls import reverse
+
+    return get("PUBLIC_BASE_URL").rstrip("/") + reverse("notifications:status-webhook")

@@ -1,0 +1,17 @@
+"""A raw Redis connection (the cache's Redis) for atomic operations: dedup keys, throttles."""
+
+from functools import cache
+
+import redis
+from django.conf import settings
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+    )
+
+
+def get_redis() -> redis.Redis:
+    return _client(settings.CACHES["default"]["LOCATION"])

@@ -1,0 +1,30 @@
+"""SMS segment counting, as carriers bill it: GSM-7 when possible, else UCS-2."""
+
+from dataclasses import dataclass
+
+# GSM 03.38 default alphabet and its extension table (extension characters cost two septets).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    segments: int
+
+
+def count_segments(body: str) -> SegmentInfo:
+    """How many segments `body` takes: 160/153 septets, or 70/67 UTF-16 units when concatenated."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in body):
+        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in body)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(body.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    if units <= single:
+        return SegmentInfo(encoding, units, 1)
+    return SegmentInfo(encoding, units, -(-units // multi))

@@ -1,0 +1,1 @@
+"""The placement portal (students, jobs, applications); built in a later issue."""

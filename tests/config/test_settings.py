@@ -1,0 +1,45 @@
+"""Settings: production refuses to start without its secrets; the environment is read in config/."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(module: str, **env) -> subprocess.CompletedProcess:
+    code = (
+        f"import importlib; s = importlib.import_module('{module}');"
+        "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.ALLOWED_HOSTS)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_ENV_FILE": "", **env},
+    )  # fmt: skip
+
+
+def test_production_needs_a_secret_key_and_hosts():
+    result = load("config.settings.production")
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_is_hardened():
+    result = load(
+        "config.settings.production",
+        DJANGO_SECRET_KEY="x" * 50,
+        DJANGO_ALLOWED_HOSTS="sms.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "['sms.example.com']"]
+
+
+def test_only_config_reads_the_environment():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("notifications", "portal", "worker")
+        for path in (ROOT / package).rglob("*.py")
+        if "os.environ" in path.read_text() and path.name != "app.py"
+    ]
+    # worker/app.py only sets the default DJANGO_SETTINGS_MODULE, as manage.py does.
+    assert offenders == []
+    assert "environ[" not in (ROOT / "worker" / "app.py").read_text()

@@ -1,0 +1,70 @@
+"""Console backend output, backend selection, and the system checks on SMS settings."""
+
+import io
+
+import pytest
+
+from notifications.backends import OutboundSMS, get_backend
+from notifications.backends.console import ConsoleBackend
+from notifications.checks import check_sms_settings
+from notifications.status import SMSStatus
+
+
+def test_the_console_backend_prints_a_masked_recipient_and_the_body():
+    stream = io.StringIO()
+    result = ConsoleBackend(stream=stream).send(
+        OutboundSMS(to="+919812345610", body="Hi there", sender="+15005550006")
+    )
+    printed = stream.getvalue()
+    assert "+9198******10" in printed and "Hi there" in printed and "+919812345610" not in printed
+    assert result.status == SMSStatus.SENT and result.provider_sid.startswith("CONSOLE")
+
+
+def test_get_backend_follows_the_dotted_path(settings):
+    settings.SMS_BACKEND = "notifications.backends.console.ConsoleBackend"
+    assert isinstance(get_backend(), ConsoleBackend)
+
+
+def ids(errors) -> set[str]:
+    return {e.id for e in errors}
+
+
+def test_the_default_settings_pass_the_checks():
+    assert check_sms_settings() == []
+
+
+def test_a_retry_cap_at_or_above_the_visibility_timeout_is_refused(settings):
+    settings.TWILIO_RETRY_DELAY = settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+    assert ids(check_sms_settings()) == {"notifications.E001"}
+
+
+def test_an_unimportable_backend_is_refused(settings):
+    settings.SMS_BACKEND = "notifications.backends.nope.Backend"
+    assert ids(check_sms_settings()) == {"notifications.E002"}
+
+
+@pytest.mark.parametrize(
+    ("missing", "expected"),
+    [
+        ({"TWILIO_ACCOUNT_SID": ""}, {"notifications.E003"}),
+        ({"TWILIO_AUTH_TOKEN": ""}, {"notifications.E003"}),
+        ({"TWILIO_PHONE_NUMBER": "", "TWILIO_MESSAGING_SERVICE_SID": ""}, {"notifications.E004"}),
+    ],
+)
+def test_the_twilio_backend_needs_credentials_and_a_sender(settings, missing, expected):
+    settings.SMS_BACKEND = "notifications.backends.twilio.TwilioBackend"
+    for name, value in missing.items():
+        setattr(settings, name, value)
+    assert ids(check_sms_settings()) == expected
+
+
+def test_a_messaging_service_is_a_valid_sender(settings):
+    settings.SMS_BACKEND = "notifications.backends.twilio.TwilioBackend"
+    settings.TWILIO_PHONE_NUMBER = ""
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "0" * 32
+    assert check_sms_settings() == []
+
+
+def test_a_verification_task_must_expire_before_the_code_does(settings):
+    settings.SMS_VERIFY_TASK_EXPIRES = settings.SMS_VERIFY_CODE_TTL
+    assert ids(check_sms_settings()) == {"notifications.E005"}
