@@ -44,9 +44,15 @@ def staff_client(staff_user):
 # --- Celery: the project's own app, a real worker thread consuming the suite's Redis index ----
 
 
-@pytest.fixture(scope="session")
-def celery_worker_session(django_db_blocker):
-    """A real Celery worker (celery.contrib.testing) running the project's app in this process."""
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (celery.contrib.testing) running the project's app, for one test.
+
+    It lives only as long as the test: a worker left running between tests would consume what
+    other tests publish and touch the database while pytest-django flushes it. The test's data
+    is committed (transactional_db) so that the worker's threads see it, and the worker stops
+    before the flush. Tasks left on the broker by earlier tests are purged first.
+    """
     from celery.contrib.testing.worker import start_worker
 
     from worker import app
@@ -56,12 +62,6 @@ def celery_worker_session(django_db_blocker):
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
     ):
         yield app
-
-
-@pytest.fixture
-def celery_worker(celery_worker_session, transactional_db):
-    """The session worker; the test's data is committed so that the worker's threads see it."""
-    yield celery_worker_session
 
 
 # --- The Twilio sandbox, over real HTTP ---------------------------------------------------

@@ -27,6 +27,11 @@ CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = "sms-test"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
+# Each test starts and stops its own worker; a short BRPOP lets it stop in 0.1 s, not 1 s.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    "polling_interval": 0.1,
+}
 
 TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
