@@ -85,9 +85,9 @@ class SandboxProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"twilio sandbox exited with {self._process.returncode}:\n{self.output()}"
-                )
+                message = f"twilio sandbox exited with {self._process.returncode}:\n{self.output()}"
+                self.stop()
+                raise RuntimeError(message)
             match = _LISTENING.search(self.output())
             if match:
                 self.base_url = match.group(1)

@@ -48,5 +48,8 @@ SMS_RETRY_ATTEMPTS = 3
 SMS_RETRY_BACKOFF = 0.1
 SMS_RETRY_MIN_DELAY = 0.05
 PUBLIC_BASE_URL = "http://testserver"
+# Tests do not run collectstatic: WhiteNoise serves through the finders instead of STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
 
 LOGGING["handlers"]["sms_file"]["filename"] = str(LOG_DIR / "sms-test.log")  # noqa: F405

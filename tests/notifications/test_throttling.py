@@ -42,13 +42,13 @@ def test_requests_pass_up_to_the_limit_and_the_next_is_refused_with_retry_after(
 
 
 def test_retry_after_is_the_time_until_the_oldest_counted_request_leaves_the_window(prefix):
-    limits = [Limit("cooldown", f"{prefix}:c", 1, 0.6)]
+    limits = [Limit("cooldown", f"{prefix}:c", 1, 1.9)]
     throttling.hit(limits)
     with pytest.raises(RateLimited) as refused:
         throttling.hit(limits)
-    assert refused.value.retry_after == 1  # 0.6 s, rounded up to whole seconds
+    assert refused.value.retry_after == 2  # 1.9 s, rounded up to whole seconds
     # The window slides: once the first request is older than the window, one more passes.
-    wait_for(lambda: passes(limits), timeout=3, interval=0.05, what="the window to slide")
+    wait_for(lambda: passes(limits), timeout=5, interval=0.05, what="the window to slide")
     assert not passes(limits)
 
 

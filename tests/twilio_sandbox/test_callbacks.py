@@ -46,12 +46,12 @@ def test_lifecycle_reaches_delivered_with_signed_callbacks(client, sandbox, rece
 
 
 def test_fetch_reflects_current_status(client, sandbox):
-    sandbox.configure(step_delay=0.3)
+    sandbox.configure(step_delay=1.0)  # each status lasts long enough to be seen on a busy machine
     sid = client.messages.create(to="+15552220002", from_=SENDER, body="slow").sid
     assert client.messages(sid).fetch().status == "queued"
     assert client.messages(sid).fetch().date_sent is None
-    wait_until(lambda: client.messages(sid).fetch().status == "sending", timeout=3)
-    wait_until(lambda: client.messages(sid).fetch().status == "sent", timeout=3)
+    wait_until(lambda: client.messages(sid).fetch().status == "sending", timeout=5)
+    wait_until(lambda: client.messages(sid).fetch().status == "sent", timeout=5)
     sent = client.messages(sid).fetch()
     assert sent.date_sent is not None and sent.price is not None
 
