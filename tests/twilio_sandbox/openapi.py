@@ -1,23 +1,35 @@
-"""Validate sandbox responses against Twilio's OpenAPI component schemas (jsonschema)."""
+"""Validate sandbox responses against Twilio's OpenAPI component schemas (jsonschema).
+
+The schemas come from the subsets vendored in twilio_sandbox/openapi/ by
+bin/vendor-twilio-openapi, whose KEEP list names everything validated here.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
-import os
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 REPO = Path(__file__).resolve().parents[2]
-# shared/ sits beside the repository (locally and in CI); TWILIO_OPENAPI_DIR overrides it.
-SPEC_DIRS = [
-    Path(os.environ.get("TWILIO_OPENAPI_DIR", REPO.parent / "shared" / "twilio-openapi")),
-    REPO / "shared" / "twilio-openapi",
-]
-API_SPEC = "twilio_api_v2010.json"
-VERIFY_SPEC = "twilio_verify_v2.json"
+VENDOR_SCRIPT = REPO / "bin" / "vendor-twilio-openapi"
+
+
+def _load_vendor_script() -> Any:
+    loader = SourceFileLoader("vendor_twilio_openapi", str(VENDOR_SCRIPT))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+vendor = _load_vendor_script()
+SPEC_DIR: Path = vendor.DEFAULT_DEST
+API_SPEC: str = vendor.API_SPEC
+VERIFY_SPEC: str = vendor.VERIFY_SPEC
 
 # Twilio's JSON error body is not part of the OpenAPI files; this is its documented shape:
 # https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions
@@ -36,11 +48,7 @@ ERROR_SCHEMA = {
 
 @functools.cache
 def load_spec(name: str) -> dict[str, Any]:
-    for directory in SPEC_DIRS:
-        path = directory / name
-        if path.exists():
-            return json.loads(path.read_text())
-    raise FileNotFoundError(f"{name} not found in {[str(d) for d in SPEC_DIRS]}")
+    return json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
 
 
 def to_json_schema(node: Any, spec: dict[str, Any], exact: bool, seen: tuple[str, ...] = ()) -> Any:
@@ -99,20 +107,24 @@ def check(schema: dict[str, Any], data: Any) -> Any:
 
 
 def message(data: Any) -> Any:
-    return check(component(API_SPEC, "api.v2010.account.message"), data)
+    return check(component(API_SPEC, vendor.MESSAGE), data)
 
 
 def message_page(data: Any) -> Any:
-    path = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
-    return check(response_schema(API_SPEC, path, "get", "200"), data)
+    return check(response_schema(API_SPEC, *vendor.MESSAGES_LIST), data)
+
+
+def message_statuses() -> list[str]:
+    """Every value a message's `status` may take in the vendored spec (message_enum_status)."""
+    return list(component(API_SPEC, vendor.MESSAGE)["properties"]["status"]["enum"])
 
 
 def verification(data: Any) -> Any:
-    return check(component(VERIFY_SPEC, "verify.v2.service.verification"), data)
+    return check(component(VERIFY_SPEC, vendor.VERIFICATION), data)
 
 
 def verification_check(data: Any) -> Any:
-    return check(component(VERIFY_SPEC, "verify.v2.service.verification_check"), data)
+    return check(component(VERIFY_SPEC, vendor.VERIFICATION_CHECK), data)
 
 
 def error(data: Any, code: int | None = None, status: int | None = None) -> Any:
@@ -134,7 +146,7 @@ def validate_response(method: str, path: str, status: int, text: str) -> Any:
         return error(data, status=status)
     if path.startswith("/2010-04-01/"):
         if "/Messages" not in path:
-            return check(component(API_SPEC, "api.v2010.account"), data)
+            return check(component(API_SPEC, vendor.ACCOUNT), data)
         if path.endswith("/Messages.json"):
             return message_page(data) if method == "GET" else message(data)
         return message(data)
