@@ -33,10 +33,11 @@ run: $(STAMP) .env
 	@echo "  Flower       http://127.0.0.1:5555/"
 	@echo "  Ctrl-C stops everything."
 	@echo
-	$(VENV)/bin/honcho -f Procfile.dev start
+	bin/run -f Procfile.dev
 
 test: $(STAMP)
 	@bin/ensure-services --postgres
+	@bin/ensure-browser
 	$(VENV)/bin/ruff check .
 	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider
 

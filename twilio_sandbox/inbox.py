@@ -14,20 +14,29 @@ from .state import State
 
 PAGE_LIMIT = 500
 
+# A fixed table layout: the narrow columns keep their width and the body takes the rest, so
+# that a long body, a long word (a URL) or a SID wraps inside its cell instead of widening the
+# page; a very long body scrolls inside its cell.
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 h1{font-size:1.3rem;margin:0 0 .8rem}
 form{margin-bottom:1rem}
 input{padding:.2rem .4rem;margin-right:.5rem}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:.9rem}
+th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top;
+  overflow-wrap:anywhere}
 th{background:#f4f4f4}
-td.body{white-space:pre-wrap;max-width:32rem}
+col.time{width:6.5rem}col.number{width:9.5rem}col.status{width:8.5rem}col.sid{width:9.5rem}
+.text{white-space:pre-wrap;max-height:12em;overflow-y:auto}
 .inbound{background:#eef6ff}
 .err{color:#b00020;font-weight:600}
-.sid{font-family:monospace;font-size:.8rem;color:#555}
+.sid{font-family:monospace;font-size:.8rem;color:#555;word-break:break-all}
 small{color:#666}
 """
+COLUMNS = (
+    '<colgroup><col class="time"><col class="number"><col class="number"><col>'
+    '<col class="status"><col class="sid"></colgroup>'
+)
 
 
 def select(state: State, query: Any) -> list[Message]:
@@ -60,25 +69,23 @@ async def messages_json(request: web.Request) -> web.Response:
 
 
 def _row(message: Message) -> str:
-    error = f'<span class="err">{message.error_code}</span>' if message.error_code else ""
     reply = ""
     if message.webhook and message.webhook.get("twiml"):
-        reply = f"<br><small>TwiML reply: {escape(message.webhook['twiml'])}</small>"
+        reply = f"<small>TwiML reply: {escape(message.webhook['twiml'])}</small>"
     elif message.webhook and message.webhook.get("error"):
-        reply = f"<br><small class=err>webhook: {escape(message.webhook['error'])}</small>"
+        reply = f"<small class=err>webhook: {escape(message.webhook['error'])}</small>"
+    error = f' <span class="err">{message.error_code}</span>' if message.error_code else ""
+    date, _, clock = (iso8601(message.date_created) or "").partition("T")
     klass = ' class="inbound"' if message.direction == "inbound" else ""
     cells = (
-        escape(iso8601(message.date_created) or ""),
-        escape(message.direction),
+        f"{escape(date)}<br>{escape(clock.rstrip('Z'))}",
         escape(message.from_ or ""),
         escape(message.to),
-        f'<td class="body">{escape(message.body)}{reply}</td>',
-        escape(message.status),
-        error,
+        f'<div class="text">{escape(message.body)}</div>{reply}',
+        f"{escape(message.status)}{error}<br><small>{escape(message.direction)}</small>",
         f'<span class="sid">{escape(message.sid)}</span>',
     )
-    tds = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
-    return f"<tr{klass}>{tds}</tr>"
+    return f"<tr{klass}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
 async def page(request: web.Request) -> web.Response:
@@ -93,7 +100,7 @@ async def page(request: web.Request) -> web.Response:
     )
     to, sender = escape(query.get("to", "")), escape(query.get("from", ""))
     json_link = "messages.json" + ("?" + urlencode(dict(query)) if query else "")
-    rows = "".join(_row(m) for m in messages) or '<tr><td colspan="8">No messages yet.</td></tr>'
+    rows = "".join(_row(m) for m in messages) or '<tr><td colspan="6">No messages yet.</td></tr>'
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Twilio sandbox inbox</title>{meta}
 <style>{STYLE}</style></head><body>
@@ -104,7 +111,7 @@ async def page(request: web.Request) -> web.Response:
 <button type="submit">Filter</button> <a href="./">clear</a> ·
 <a href="{escape(json_link)}">JSON</a> · <a href="stats">stats</a> · <a href="faults">faults</a>
 </form>
-<table><thead><tr><th>Time (UTC)</th><th>Direction</th><th>From</th><th>To</th><th>Body</th>
-<th>Status</th><th>Error</th><th>SID</th></tr></thead><tbody>{rows}</tbody></table>
+<table>{COLUMNS}<thead><tr><th>Time (UTC)</th><th>From</th><th>To</th><th>Body</th>
+<th>Status</th><th>SID</th></tr></thead><tbody>{rows}</tbody></table>
 </body></html>"""
     return web.Response(text=html, content_type="text/html")

@@ -1,0 +1,153 @@
+"""`make run`'s processes (Procfile.dev) started as real subprocesses: what their console shows.
+
+Each command runs exactly as written in the Procfile, against the suite's database, its Redis
+index and the sandbox, through a settings module written for the test.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.db import connection
+
+from notifications import services
+from tests.helpers import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[1]
+TO = "+919812345610"
+FULL_NUMBER = re.compile(r"\+\d{8,15}")
+DELIVER = r"Task notifications\.tasks\.deliver_sms\[[0-9a-f-]{36}\]"
+
+
+def procfile_command(name: str) -> str:
+    for line in (ROOT / "Procfile.dev").read_text().splitlines():
+        process, _, command = line.partition(":")
+        if process.strip() == name:
+            return command.strip()
+    raise AssertionError(f"no {name!r} process in Procfile.dev")
+
+
+@pytest.fixture
+def environment(tmp_path, sandbox):
+    """The subprocesses' environment: the suite's settings, database, Redis index and sandbox."""
+    (tmp_path / "procfile_settings.py").write_text(
+        "from config.settings.test import *  # noqa\n"
+        f"DATABASES['default']['NAME'] = {connection.settings_dict['NAME']!r}\n"
+        f"CELERY_BROKER_URL = {django_settings.CELERY_BROKER_URL!r}\n"
+        f"CACHES['default']['LOCATION'] = {django_settings.CACHES['default']['LOCATION']!r}\n"
+        "SMS_BACKEND = 'notifications.backends.twilio.TwilioBackend'\n"
+        f"TWILIO_API_BASE_URL = {sandbox.base_url!r}\n"
+        "CELERY_BEAT_SCHEDULE = {'purge-webhook-events': {\n"
+        "    'task': 'notifications.tasks.purge_webhook_events', 'schedule': 1.0}}\n"
+    )
+    from worker import app
+
+    app.control.purge()  # nothing left over from other tests for these workers
+    yield {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "procfile_settings",
+        "DJANGO_ENV_FILE": "",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
+    app.control.purge()
+
+
+class Console:
+    """What a subprocess printed so far (kept once it has stopped)."""
+
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty process never blocks
+        self.final: str | None = None
+
+    def __call__(self) -> str:
+        if self.final is not None:
+            return self.final
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.final = self()
+        self.log.close()
+
+
+@contextmanager
+def running(command: str, env: dict[str, str]):
+    """Run a Procfile command as honcho does (a shell in its own session); yield its console."""
+    console = Console()
+    process = subprocess.Popen(  # noqa: S602 (a Procfile line is a shell command)
+        command,
+        shell=True,
+        cwd=ROOT,
+        env=env,
+        stdout=console.log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield console
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        console.close()
+
+
+def test_the_worker_shows_its_ready_line_and_each_task_received_retried_and_succeeded(
+    environment, sandbox
+):
+    sandbox.set_faults(http_503={"next": 1, "scope": "messages", "methods": ["POST"]})
+    with running(procfile_command("worker"), environment) as console:
+        wait_for(lambda: re.search(r"celery@\S+ ready\.", console()), timeout=60, what="ready")
+        services.send_sms(to=TO, body="Your interview is at 10:00")
+        wait_for(lambda: re.search(DELIVER + " succeeded", console()), timeout=30, what="done")
+    lines = console().splitlines()
+    assert len([line for line in lines if re.search(DELIVER + " received", line)]) == 2
+    assert len([line for line in lines if re.search(DELIVER + " retry: ", line)]) == 1
+    assert len([line for line in lines if re.search(DELIVER + " succeeded", line)]) == 1
+    assert not FULL_NUMBER.search(console())
+
+
+def test_beat_shows_each_task_it_sends(environment):
+    with running(procfile_command("beat"), environment) as console:
+        wait_for(
+            lambda: "Sending due task purge-webhook-events" in console(),
+            timeout=60,
+            what="beat's send",
+        )
+
+
+def test_flower_starts_without_a_warning_about_workers_that_are_not_up_yet(environment):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    flower = procfile_command("flower")
+    assert "--port=5555" in flower
+    flower = flower.replace("--port=5555", f"--port={port}")
+
+    def healthy() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthcheck", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    # Started together, as honcho starts them: Flower inspects the workers as it starts.
+    with running(procfile_command("worker"), environment) as worker:
+        with running(flower, environment) as console:
+            wait_for(healthy, timeout=90, interval=0.2, what="Flower")
+            time.sleep(2.5)  # the start-up inspection waits up to 1 s for answers
+            assert re.search(r"celery@\S+ ready\.", worker())
+    assert "Inspect method" not in console()
+    assert "WARNING" not in console()
