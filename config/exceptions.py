@@ -1,17 +1,30 @@
-"""One error envelope for the whole API: {"error": {"code", "message", "details"}}."""
+"""One error envelope for the whole API: {"error": {"code", "message", "details"}}.
 
-import logging
+DRF's views answer through `api_exception_handler`; what Django answers by itself on an API path
+(its handlers, its debug pages) is turned into the same envelope by `config.middleware`.
+"""
+
 import math
+from http import HTTPStatus
 
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.http import Http404, JsonResponse, UnreadablePostError
+from django.views import defaults
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from notifications.exceptions import SMSError
 
-logger = logging.getLogger(__name__)
+API_PATH_PREFIXES = ("/api/", "/webhooks/")
 
 # Codes of field errors that deserve to be the envelope's code rather than "validation_error".
 DOMAIN_FIELD_CODES = frozenset({"invalid_phone_number", "invalid_body", "idempotency_conflict"})
@@ -28,15 +41,57 @@ DRF_CODES = {
     exceptions.Throttled: "throttled",
 }
 
+# The envelope of an error response that no view chose: Django's own pages on API paths.
+STATUS_ERRORS = {
+    400: ("bad_request", "The request could not be read."),
+    401: ("not_authenticated", "Authentication credentials were not provided."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "There is nothing at this address."),
+    405: ("method_not_allowed", "This method is not allowed at this address."),
+    406: ("not_acceptable", "The response cannot be given in a format the client accepts."),
+    415: ("unsupported_media_type", "The request body's media type is not supported."),
+    429: ("throttled", "Too many requests."),
+    500: ("server_error", "The server failed to handle this request."),
+}
+
 
 def envelope(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def status_envelope(status: int) -> dict:
+    """The envelope for an error status alone, with nothing more known about the error."""
+    if status == 413:
+        return payload_too_large_envelope()
+    if status in STATUS_ERRORS:
+        return envelope(*STATUS_ERRORS[status])
+    if status >= 500:
+        return envelope(*STATUS_ERRORS[500])
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Bad Request"
+    return envelope("_".join(phrase.lower().split()), f"{phrase}.")
+
+
+def payload_too_large_envelope() -> dict:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return envelope(
+        "payload_too_large",
+        f"The request body is larger than the limit of {limit} bytes.",
+        {"max_bytes": limit},
+    )
 
 
 def api_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: domain errors and DRF errors alike become the envelope."""
     if isinstance(exc, SMSError):
         return _domain_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(payload_too_large_envelope(), status=413)
+    if isinstance(exc, SuspiciousOperation | BadRequest | UnreadablePostError):
+        # Django would answer its HTML 400 (a debug page with DEBUG) and log a traceback.
+        return Response(envelope("bad_request", _bad_request_message(exc)), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -59,6 +114,17 @@ def api_exception_handler(exc, context):
             details = {"retry_after": int(exc.wait + 0.999)}
         response.data = envelope(code, str(detail), details)
     return response
+
+
+def _bad_request_message(exc) -> str:
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return f"The request has more than the limit of {limit} fields."
+    if isinstance(exc, TooManyFilesSent):
+        return (
+            f"The request has more than the limit of {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files."
+        )
+    return STATUS_ERRORS[400][1]
 
 
 def _domain_error_response(exc: SMSError) -> Response:
@@ -84,26 +150,37 @@ def _flatten(codes):
         yield codes
 
 
-def json_not_found(request, exception=None):
-    """handler404: the envelope for API paths, Django's page elsewhere."""
-    if _is_api(request):
-        return JsonResponse(envelope("not_found", "There is nothing at this address."), status=404)
-    from django.views.defaults import page_not_found
+def is_api_path(request) -> bool:
+    return request.path_info.startswith(API_PATH_PREFIXES)
 
-    return page_not_found(request, exception)
+
+def status_error_response(status: int) -> JsonResponse:
+    return JsonResponse(status_envelope(status), status=status)
+
+
+# handler400/403/404/500: the envelope on API paths, Django's pages elsewhere.
+
+
+def json_bad_request(request, exception=None):
+    if is_api_path(request):
+        return status_error_response(400)
+    return defaults.bad_request(request, exception)
+
+
+def json_permission_denied(request, exception=None):
+    if is_api_path(request):
+        return status_error_response(403)
+    return defaults.permission_denied(request, exception)
+
+
+def json_not_found(request, exception=None):
+    if is_api_path(request):
+        return status_error_response(404)
+    return defaults.page_not_found(request, exception)
 
 
 def json_server_error(request):
-    """handler500: the envelope for API paths (the error is logged by Django)."""
-    if _is_api(request):
-        return JsonResponse(
-            envelope("server_error", "The server failed to handle this request."),
-            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        )
-    from django.views.defaults import server_error
-
-    return server_error(request)
-
-
-def _is_api(request) -> bool:
-    return request.path.startswith(("/api/", "/webhooks/"))
+    """The error itself is logged by Django, with its traceback; the client gets the envelope."""
+    if is_api_path(request):
+        return status_error_response(500)
+    return defaults.server_error(request)

@@ -15,6 +15,8 @@ def home(request):
     return render(request, "home.html", {"sandbox_inbox_url": inbox})
 
 
+handler400 = "config.exceptions.json_bad_request"
+handler403 = "config.exceptions.json_permission_denied"
 handler404 = "config.exceptions.json_not_found"
 handler500 = "config.exceptions.json_server_error"
 

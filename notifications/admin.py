@@ -1,14 +1,47 @@
 """Read-only admin for the audit trail: SMS logs, webhook events, opt-outs, verifications.
 
-Numbers are always shown masked; a search term that is a phone number (in any format) finds
-that number exactly, anything else searches the listed fields.
+No full phone number is ever shown: the number field is masked, and so is every number inside
+a stored text or payload (a provider's response, a webhook's parameters, an error message, a
+body). A search term that is a phone number (in any format) finds that number exactly, anything
+else searches the listed fields. The lists keep to short columns, so that they fit a 1280 px
+window beside the navigation and filter sidebars.
 """
 
+import json
+
 from django.contrib import admin
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from notifications.exceptions import InvalidPhoneNumber
 from notifications.models import SMSLog, Suppression, VerificationAttempt, WebhookEvent
-from notifications.phone import mask_phone_number, normalize_phone_number
+from notifications.phone import mask_phone_number, mask_phone_numbers_in, normalize_phone_number
+
+
+def holds_free_text(field: models.Field) -> bool:
+    return isinstance(field, (models.CharField, models.TextField, models.JSONField)) and (
+        not field.choices
+    )
+
+
+def short_time(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def short_sid(sid: str) -> str:
+    """`SM1234…cdef`, the whole SID in the tooltip (and on the detail page, and in search)."""
+    if len(sid) <= 12:
+        return sid
+    return format_html('<span title="{}">{}…{}</span>', sid, sid[:6], sid[-4:])
+
+
+def breakable(text: str, separator: str) -> str:
+    """`text` that may wrap after each `separator` (an IPv6 address, a throttle's name)."""
+    wrap = mark_safe(f"{escape(separator)}<wbr>")  # noqa: S308 (the separator is escaped)
+    return format_html_join(wrap, "{}", ((part,) for part in text.split(separator)))
 
 
 class AuditAdmin(admin.ModelAdmin):
@@ -17,11 +50,42 @@ class AuditAdmin(admin.ModelAdmin):
     phone_field: str | None = None
     deletable = False  # audit rows go by retention purges, not by hand
 
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        # One display per free-text field, built once: the form and its field list must see
+        # the very same callables.
+        self.masked_fields = {
+            field.name: self._masked_display(field)
+            for field in model._meta.fields
+            if holds_free_text(field) and field.name != self.phone_field
+        }
+
+    def _masked_display(self, field: models.Field):
+        @admin.display(description=field.verbose_name)
+        def show(obj):
+            value = field.value_from_object(obj)
+            if isinstance(field, models.JSONField):
+                text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+                return format_html('<pre class="payload">{}</pre>', mask_phone_numbers_in(text))
+            return (
+                mask_phone_numbers_in(value)
+                if value is not None
+                else self.get_empty_value_display()
+            )
+
+        show.__name__ = field.name  # keeps the row's CSS class and the field's help text
+        return show
+
     def get_exclude(self, request, obj=None):
-        return (self.phone_field,) if self.phone_field else ()
+        # Shown through their masked displays only, never as the form's own fields.
+        return ((self.phone_field,) if self.phone_field else ()) + tuple(self.masked_fields)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = [f.name for f in self.model._meta.fields if f.name != self.phone_field]
+        fields = [
+            self.masked_fields.get(field.name, field.name)
+            for field in self.model._meta.fields
+            if field.name != self.phone_field
+        ]
         return fields + (["masked_number"] if self.phone_field else [])
 
     @admin.display(description="phone number")
@@ -51,27 +115,42 @@ class AuditAdmin(admin.ModelAdmin):
 @admin.register(SMSLog)
 class SMSLogAdmin(AuditAdmin):
     phone_field = "to"
-    list_display = (
-        "id",
-        "masked_number",
-        "status",
-        "error_code",
-        "attempts",
-        "segments",
-        "created_at",
-    )
+    list_display = ("short_id", "masked_number", "status", "error_code", "attempts", "created")
     list_filter = ("status", "created_at", "error_code")
     date_hierarchy = "created_at"
     search_fields = ("provider_sid", "idempotency_key")
     ordering = ("-created_at",)
 
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj) -> str:
+        return format_html('<span title="{}">{}</span>', obj.id, str(obj.id)[:8])
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj) -> str:
+        return short_time(obj.created_at)
+
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(AuditAdmin):
-    list_display = ("received_at", "kind", "provider_sid", "provider_status", "outcome", "message")
+    list_display = ("received", "kind", "sid", "provider_status", "outcome", "message_link")
     list_filter = ("kind", "outcome", "provider_status", "received_at")
     search_fields = ("provider_sid", "idempotency_token")
     date_hierarchy = "received_at"
+
+    @admin.display(description="received", ordering="received_at")
+    def received(self, obj) -> str:
+        return short_time(obj.received_at)
+
+    @admin.display(description="sid", ordering="provider_sid")
+    def sid(self, obj) -> str:
+        return short_sid(obj.provider_sid)
+
+    @admin.display(description="message")
+    def message_link(self, obj) -> str:
+        if not obj.message_id:
+            return ""
+        url = reverse("admin:notifications_smslog_change", args=[obj.message_id])
+        return format_html('<a href="{}">{}</a>', url, str(obj.message_id)[:8])
 
 
 @admin.register(Suppression)
@@ -89,11 +168,24 @@ class VerificationAttemptAdmin(AuditAdmin):
     """Abuse review of verification requests."""
 
     phone_field = "phone_number"
-    list_display = (
-        "created_at", "kind", "masked_number", "outcome", "throttle", "error_code",
-        "client_ip", "verification_sid",
-    )  # fmt: skip
+    list_display = ("created", "kind_code", "masked_number", "outcome", "refused_by", "ip")
     list_filter = ("kind", "outcome", "throttle", "created_at")
     date_hierarchy = "created_at"
     search_fields = ("verification_sid", "client_ip")
     ordering = ("-created_at",)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj) -> str:
+        return short_time(obj.created_at)
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_code(self, obj) -> str:
+        return obj.kind  # `start` / `check`: the labels would take three lines
+
+    @admin.display(description="limit or error")
+    def refused_by(self, obj) -> str:
+        return breakable(obj.throttle, "_") if obj.throttle else obj.error_code
+
+    @admin.display(description="client ip", ordering="client_ip")
+    def ip(self, obj) -> str:
+        return breakable(obj.client_ip, ":") if obj.client_ip else ""

@@ -51,13 +51,18 @@ def _claim(keys: list[str]) -> bool:
 
 
 def _apply(sid: str, raw_status: str, error_code: str) -> tuple[str, object]:
-    message_id = SMSLog.objects.filter(provider_sid=sid).values_list("id", flat=True).first()
-    if message_id is None:
+    found = SMSLog.objects.filter(provider_sid=sid).values_list("id", "to").first()
+    if found is None:
         logger.info("Status callback for unknown SID %s (%s)", sid, raw_status)
         return Outcome.UNKNOWN, None
+    message_id, number = found
+    if error_code == suppression.OPTED_OUT_ERROR:
+        # Through a Messaging Service an opted-out recipient is not refused at the create:
+        # the message fails later with 21610, and the number goes on the list all the same.
+        suppression.suppress(number, reason=error_code)
+    # A status with no meaning for an outbound message maps to one that claims no progress
+    # (status.TWILIO_UNKNOWN): applied only to a row still pending, else stale.
     new_status = from_twilio(raw_status)
-    if new_status is None:
-        return Outcome.STALE, message_id
     applied = transitions.transition(message_id, new_status, **transitions.error_fields(error_code))
     return (Outcome.APPLIED if applied else Outcome.STALE), message_id
 
@@ -83,21 +88,31 @@ def inbound_message_handle(*, params) -> str:
     return reply
 
 
-def record_rejected(*, kind: str, params) -> None:
-    _record(Outcome.REJECTED, kind, params, "", None)
+def record_rejected(*, kind: str, params, idempotency_token: str = "") -> None:
+    _record(Outcome.REJECTED, kind, params, idempotency_token, None)
+
+
+def has_nul(params) -> bool:
+    """Whether a field name or value holds a NUL, which no PostgreSQL text or jsonb can store."""
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in params.lists())
+
+
+def harmless(text: str) -> str:
+    """The text with each NUL replaced by U+FFFD, so that what was posted can still be kept."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _record(outcome, kind, params, idempotency_token: str, message_id) -> None:
-    payload = {key: params.get(key) for key in params}
+    payload = {harmless(key): harmless(params.get(key) or "") for key in params}
     for key in MASKED_PARAMS:
         if payload.get(key):
             payload[key] = mask_phone_number(payload[key])
     WebhookEvent.objects.create(
         kind=kind,
-        provider_sid=(params.get("MessageSid") or params.get("SmsSid") or "")[:64],
-        provider_status=(params.get("MessageStatus") or params.get("SmsStatus") or "")[:32],
+        provider_sid=harmless(params.get("MessageSid") or params.get("SmsSid") or "")[:64],
+        provider_status=harmless(params.get("MessageStatus") or params.get("SmsStatus") or "")[:32],
         outcome=outcome,
-        idempotency_token=idempotency_token[:128],
+        idempotency_token=harmless(idempotency_token)[:128],
         payload=payload,
         message_id=message_id,
     )

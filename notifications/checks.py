@@ -4,18 +4,20 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from notifications import conf
+from notifications.backends.base import BaseSMSBackend
 
 
 @checks.register()
 def check_sms_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
     cap = conf.get("TWILIO_RETRY_DELAY")
-    visibility = conf.get("CELERY_BROKER_VISIBILITY_TIMEOUT")
+    visibility = conf.broker_visibility_timeout()
     if cap >= visibility:
         errors.append(
             checks.Error(
                 f"TWILIO_RETRY_DELAY ({cap} s) must stay below the broker visibility timeout "
-                f"({visibility} s), or a waiting retry is delivered twice.",
+                f'(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"], {visibility} s), '
+                "or a waiting retry is delivered twice.",
                 id="notifications.E001",
             )
         )
@@ -28,25 +30,22 @@ def check_sms_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="notifications.E005",
             )
         )
-    try:
-        import_string(conf.get("SMS_BACKEND"))
-    except ImportError as exc:
-        errors.append(
-            checks.Error(f"SMS_BACKEND cannot be imported: {exc}", id="notifications.E002")
-        )
-    if conf.get("SMS_BACKEND").endswith("TwilioBackend"):
-        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-            if not conf.get(name):
-                errors.append(
-                    checks.Error(
-                        f"{name} is required by the Twilio backend.", id="notifications.E003"
-                    )
-                )
-        if not conf.sender():
-            errors.append(
-                checks.Error(
-                    "Set TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID.",
-                    id="notifications.E004",
-                )
-            )
+    errors.extend(_backend_checks())
     return errors
+
+
+def _backend_checks() -> list[checks.CheckMessage]:
+    """What the configured backend class itself requires (E002 when SMS_BACKEND is none)."""
+    path = conf.get("SMS_BACKEND")
+    try:
+        backend = import_string(path)
+    except ImportError as exc:
+        return [checks.Error(f"SMS_BACKEND cannot be imported: {exc}", id="notifications.E002")]
+    if not (isinstance(backend, type) and issubclass(backend, BaseSMSBackend)):
+        return [
+            checks.Error(
+                f"SMS_BACKEND {path} is not a subclass of BaseSMSBackend.",
+                id="notifications.E002",
+            )
+        ]
+    return backend.check()

@@ -1,4 +1,8 @@
-"""The app's settings, read from django.conf.settings at call time, with documented defaults."""
+"""The app's settings, read from django.conf.settings at call time, with documented defaults.
+
+DEFAULTS is the one source of every default: config/settings/base.py reads each variable from
+the environment with its default taken from here, and a test fails when the two drift apart.
+"""
 
 from typing import Any
 
@@ -9,7 +13,7 @@ from notifications.exceptions import SMSConfigurationError
 DEFAULTS: dict[str, Any] = {
     "SMS_ENABLED": True,
     "SMS_BACKEND": "notifications.backends.console.ConsoleBackend",
-    "SMS_DEFAULT_REGION": "US",
+    "SMS_DEFAULT_REGION": "IN",  # region of national-format numbers
     "SMS_BATCH_SIZE": 100,
     # 12 retries, 5 s doubling up to the 300 s cap, each waiting between half and all of its
     # backoff: at least ~17 minutes of retrying, so a 15-minute Twilio outage loses nothing.
@@ -17,15 +21,15 @@ DEFAULTS: dict[str, Any] = {
     "SMS_RETRY_BACKOFF": 5.0,  # seconds; the first retry's nominal delay, doubled each time
     "SMS_RETRY_MIN_DELAY": 1.0,  # seconds; never an immediate retry, whatever the jitter
     "SMS_MAX_BODY_LENGTH": 1600,  # Twilio's own limit (error 21617)
-    "SMS_STALLED_AFTER": 900,
+    "SMS_STALLED_AFTER": 900,  # seconds a `pending` row may wait before it is published again
     # How far apart our clock and the provider's may be when matching an earlier attempt.
-    "SMS_PROVIDER_CLOCK_SKEW": 120,  # seconds a `pending` row may wait before it is published again
+    "SMS_PROVIDER_CLOCK_SKEW": 120,  # seconds
     "SMS_WEBHOOK_DEDUP_TTL": 2 * 24 * 3600,  # seconds a status callback is remembered
     "SMS_WEBHOOK_EVENT_RETENTION_DAYS": 30,
     "SMS_VERIFICATION_RETENTION_DAYS": 90,
     "SMS_HELP_TEXT": "Reply STOP to stop receiving messages, START to receive them again.",
-    # Empty means no country: a verification is only ever sent where it is expected.
-    "SMS_VERIFY_ALLOWED_COUNTRIES": [],
+    # ISO codes a verification may be sent to; empty means none (SMS pumping defence).
+    "SMS_VERIFY_ALLOWED_COUNTRIES": ["IN", "US"],
     # Twilio Verify's code lifetime (10 minutes), reported to clients as `expires_in`.
     "SMS_VERIFY_CODE_TTL": 600,
     # Seconds a verification task may wait in the queue: less than the code's lifetime, so a
@@ -52,7 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_RETRY_DELAY": 300,
     "TWILIO_CONNECT_TIMEOUT": 3.05,
     "TWILIO_READ_TIMEOUT": 10.0,
+    # Shown to developers (home page, test_sms) so that they find the sandbox's inbox.
+    "TWILIO_SANDBOX_INBOX_URL": "",
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # Kombu's own default for the Redis transport's visibility_timeout, and this project's.
     "CELERY_BROKER_VISIBILITY_TIMEOUT": 3600,
 }
 
@@ -63,13 +70,26 @@ def get(name: str) -> Any:
 
 
 def require(name: str) -> Any:
-    """The setting's value; a configuration error that names it when it is empty."""
-    value = get(name)
+    """The setting's value; a configuration error that names it when it is empty or unset.
+
+    Also for settings without a default here, such as those a third-party backend requires.
+    """
+    value = getattr(settings, name, DEFAULTS.get(name))
     if value in ("", None):
         raise SMSConfigurationError(
             f"The {name} setting is required by the configured SMS backend."
         )
     return value
+
+
+def broker_visibility_timeout() -> float:
+    """Seconds before the broker redelivers an unacknowledged task, as Celery really uses it.
+
+    Kombu's Redis transport reads CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] (an
+    hour when unset); CELERY_BROKER_VISIBILITY_TIMEOUT only feeds that option in base.py.
+    """
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    return options.get("visibility_timeout", DEFAULTS["CELERY_BROKER_VISIBILITY_TIMEOUT"])
 
 
 def sender() -> str:

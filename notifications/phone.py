@@ -1,5 +1,7 @@
 """Phone numbers: normalized once, at the boundary, to E.164; masked whenever logged."""
 
+import re
+
 import phonenumbers
 
 from notifications import conf
@@ -36,3 +38,12 @@ def mask_phone_number(number: str) -> str:
     keep_head = 5 if len(number) > 9 else 1
     hidden = max(len(number) - keep_head - 2, 0)
     return number[:keep_head] + "*" * hidden + number[keep_head + hidden :]
+
+
+# E.164-looking numbers inside free text: a plus and 8 to 15 digits.
+PHONE_PATTERN = re.compile(r"\+\d{8,15}")
+
+
+def mask_phone_numbers_in(text: str) -> str:
+    """`text` with every E.164-looking number masked: log lines, provider messages, payloads."""
+    return PHONE_PATTERN.sub(lambda match: mask_phone_number(match.group()), text)

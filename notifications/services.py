@@ -7,11 +7,11 @@ UPDATE that only succeeds from a status the transition table allows.
 import logging
 import uuid
 from datetime import timedelta
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from notifications import conf, suppression, tasks
 from notifications.backends import OutboundSMS, SendResult, get_backend
@@ -31,13 +31,17 @@ from notifications.transitions import replay_unmatched_callbacks, transition
 logger = logging.getLogger(__name__)
 
 
-def send_sms(*, to: str, body: str, idempotency_key: str | None = None) -> SMSLog:
+def send_sms(
+    *, to: str, body: str, idempotency_key: str | None = None, publish: bool = True
+) -> SMSLog:
     """Record a message and publish its delivery task once the caller's transaction commits.
 
     Returns the SMSLog: `pending`, or `skipped` (nothing published) when SMS_ENABLED is false
     or the recipient opted out. The same idempotency_key never creates a second message: the
     first one is returned (and nothing is published again); reusing a key for another
-    recipient or body raises IdempotencyConflict.
+    recipient or body raises IdempotencyConflict. A broker that cannot take the task does not
+    undo the recorded message (see publish_delivery). With publish=False the caller delivers
+    it itself (deliver_sms_message), as `test_sms` does.
     Raises InvalidPhoneNumber or InvalidMessageBody before anything is written.
     """
     number = normalize_phone_number(to)
@@ -71,14 +75,14 @@ def send_sms(*, to: str, body: str, idempotency_key: str | None = None) -> SMSLo
 
     if skip_reason:
         logger.info("SMS %s to %s skipped: %s", message.id, message.masked_to, skip_reason)
-    else:
-        transaction.on_commit(partial(publish_delivery, message.id, message.task_id), robust=True)
-        logger.info(
-            "SMS %s to %s recorded (%d segment(s))",
-            message.id,
-            message.masked_to,
-            segments.segments,
-        )
+        return message
+    logger.info(
+        "SMS %s to %s recorded (%d segment(s))", message.id, message.masked_to, segments.segments
+    )
+    if publish:
+        # Not functools.partial: Django's robust on_commit logs a failure with the callback's
+        # __qualname__, which a partial lacks (the request would then answer 500).
+        transaction.on_commit(lambda: publish_delivery(message.id, message.task_id), robust=True)
     return message
 
 
@@ -100,11 +104,29 @@ def _replayed(existing: SMSLog, number: str, body: str) -> SMSLog:
     return existing
 
 
-def publish_delivery(message_id, task_id: str, retries: int = 0) -> None:
-    """Put the delivery task on the broker; the task carries the id only."""
-    tasks.deliver_sms.apply_async(
-        args=[str(message_id)], task_id=task_id, retries=retries, argsrepr=f"('{message_id}',)"
-    )
+def publish_delivery(message_id, task_id: str, retries: int = 0) -> bool:
+    """Put the delivery task on the broker; the task carries the id only.
+
+    Whether the broker took it. When it cannot (down, unreachable: Celery's publish retries
+    and the broker timeouts of config/settings/base.py bound the wait), one warning is logged
+    and the message stays `pending` for requeue_stalled_messages to publish again.
+    """
+    try:
+        tasks.deliver_sms.apply_async(
+            args=[str(message_id)],
+            task_id=task_id,
+            retries=retries,
+            argsrepr=f"('{message_id}',)",
+        )
+    except OperationalError as exc:
+        logger.warning(
+            "SMS %s: the broker did not take its delivery task (%s); "
+            "requeue_stalled_messages will publish it again",
+            message_id,
+            exc,
+        )
+        return False
+    return True
 
 
 def deliver_sms_message(*, message_id, attempt: int, may_retry: bool) -> SMSLog | None:
@@ -207,23 +229,31 @@ def _skip_reason(number: str) -> str:
 
 
 def _record_acceptance(message: SMSLog, result: SendResult) -> None:
+    """Record the provider's SID and status, and its error when the message already failed.
+
+    An earlier attempt's transient error is cleared. A 21610 (opted out) in the answer
+    suppresses the number, as the same code raised as an error does.
+    """
+    if result.error_code == suppression.OPTED_OUT_ERROR:
+        suppression.suppress(message.to, reason=result.error_code)
     with transaction.atomic():
         SMSLog.objects.filter(id=message.id).update(
             provider_sid=result.provider_sid,
             provider_payload=result.raw,
-            error_code="",
-            error_message="",
+            error_code=result.error_code,
+            error_message=result.error_message[:1000],
             claimed_at=None,
             updated_at=timezone.now(),
         )
         transition(message.id, result.status)
         replay_unmatched_callbacks(message_id=message.id, provider_sid=result.provider_sid)
     logger.info(
-        "SMS %s to %s accepted by the provider as %s (%s)",
+        "SMS %s to %s accepted by the provider as %s (%s%s)",
         message.id,
         message.masked_to,
         result.provider_sid,
         result.status,
+        f" {result.error_code}" if result.error_code else "",
     )
 
 
@@ -249,7 +279,7 @@ def requeue_stalled_messages(*, limit: int = 1000) -> dict[str, int]:
     Not claimed (claimed_at empty) and idle for SMS_STALLED_AFTER seconds: the publish was lost
     (broker down at commit, broker restarted): published again for the same attempt, which
     the claim makes safe. Claimed and idle that long: a worker died during the provider call;
-    see _resolve_lost_claim.
+    see _resolve_lost_claim. What the broker does not take now counts as `unresolved`.
     """
     cutoff = timezone.now() - timedelta(seconds=conf.get("SMS_STALLED_AFTER"))
     stalled = SMSLog.objects.filter(status=SMSStatus.PENDING, updated_at__lt=cutoff)
@@ -257,8 +287,8 @@ def requeue_stalled_messages(*, limit: int = 1000) -> dict[str, int]:
     for message_id, attempts, task_id in stalled.filter(claimed_at__isnull=True).values_list(
         "id", "attempts", "task_id"
     )[:limit]:
-        publish_delivery(message_id, task_id or str(uuid.uuid4()), retries=attempts)
-        counts["republished"] += 1
+        published = publish_delivery(message_id, task_id or str(uuid.uuid4()), retries=attempts)
+        counts["republished" if published else "unresolved"] += 1
     for message in stalled.filter(claimed_at__isnull=False)[:limit]:
         counts[_resolve_lost_claim(message)] += 1
     if any(counts.values()):
@@ -292,5 +322,6 @@ def _resolve_lost_claim(message: SMSLog) -> str:
     ).update(claimed_at=None, updated_at=timezone.now())
     if not released:
         return "unresolved"
-    publish_delivery(message.id, str(uuid.uuid4()), retries=message.attempts)
-    return "republished"
+    # Released, not published: the next sweep publishes it like any other lost task.
+    published = publish_delivery(message.id, str(uuid.uuid4()), retries=message.attempts)
+    return "republished" if published else "unresolved"

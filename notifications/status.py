@@ -1,6 +1,11 @@
 """Message status: an enum, a forward-only transition table, and Twilio's vocabulary mapped."""
 
+import logging
+import threading
+
 from django.db import models
+
+logger = logging.getLogger(__name__)
 
 
 class SMSStatus(models.TextChoices):
@@ -44,22 +49,61 @@ def predecessors(new: str) -> list[str]:
     return [str(status) for status, nexts in TRANSITIONS.items() if SMSStatus(new) in nexts]
 
 
-# Twilio's message statuses (https://www.twilio.com/docs/messaging/api/message-resource#message-status-values)
-# mapped onto ours; anything unknown maps to None and is kept only in the raw payload.
+# What a Twilio status with no meaning for an outbound message is recorded as. The message was
+# accepted (it has a SID) but its progress is unknown: `queued` claims none, forward-only
+# transitions keep it from moving a row backwards, and the reconciliation of rows stuck in
+# `queued` asks Twilio again. The raw value stays in the stored payload.
+TWILIO_UNKNOWN = S.QUEUED
+
+# Every value of Twilio's `message_enum_status` (its OpenAPI spec; meanings at
+# https://www.twilio.com/docs/messaging/api/message-resource#message-status-values), mapped
+# explicitly; tests/notifications/test_status.py fails when the spec has one that is missing.
 TWILIO_STATUS_MAP: dict[str, SMSStatus] = {
-    "accepted": S.QUEUED,
-    "scheduled": S.QUEUED,
+    "accepted": S.QUEUED,  # a Messaging Service is choosing the sender
+    "scheduled": S.QUEUED,  # held until its SendAt
     "queued": S.QUEUED,
     "sending": S.SENDING,
     "sent": S.SENT,
     "delivered": S.DELIVERED,
-    "read": S.DELIVERED,
+    "read": S.DELIVERED,  # WhatsApp read receipt: read implies delivered
     "partially_delivered": S.DELIVERED,
     "undelivered": S.UNDELIVERED,
     "failed": S.FAILED,
     "canceled": S.CANCELED,
+    # Statuses of inbound messages: an outbound message never has them, so one says nothing
+    # about our message's delivery. Treated like an unknown value (and logged), never as
+    # delivered, which would end the message on a guess.
+    "receiving": TWILIO_UNKNOWN,
+    "received": TWILIO_UNKNOWN,
 }
+INBOUND_ONLY_TWILIO_STATUSES = frozenset({"receiving", "received"})
+
+_reported: set[str] = set()
+_reported_lock = threading.Lock()
+_MAX_REPORTED = 64  # distinct values remembered (and logged) per process
 
 
-def from_twilio(status: str | None) -> SMSStatus | None:
-    return TWILIO_STATUS_MAP.get((status or "").lower())
+def from_twilio(status: str | None) -> SMSStatus:
+    """Our status for one of Twilio's (case-insensitive).
+
+    A value that is not Twilio's, or only an inbound message's, is TWILIO_UNKNOWN; it is
+    logged once per process at WARNING.
+    """
+    raw = (status or "").strip().lower()
+    mapped = TWILIO_STATUS_MAP.get(raw)
+    if mapped is None or raw in INBOUND_ONLY_TWILIO_STATUSES:
+        _report(raw)
+    return TWILIO_UNKNOWN if mapped is None else mapped
+
+
+def _report(raw: str) -> None:
+    with _reported_lock:
+        if raw in _reported or len(_reported) >= _MAX_REPORTED:
+            return
+        _reported.add(raw)
+    logger.warning(
+        "Twilio reported the message status %r, which an outbound message should not have: "
+        "recorded as %s until the reconciliation of stuck messages asks Twilio again",
+        raw[:40],
+        TWILIO_UNKNOWN.value,
+    )

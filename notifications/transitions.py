@@ -48,11 +48,9 @@ def replay_unmatched_callbacks(*, message_id, provider_sid: str) -> int:
     )
     applied = 0
     for event in events:
-        new_status = from_twilio(event.provider_status)
         error_code = event.payload.get("ErrorCode") or ""
-        changed = bool(new_status) and transition(
-            message_id, new_status, **error_fields(error_code)
-        )
+        status = event.payload.get("MessageStatus") or event.provider_status
+        changed = transition(message_id, from_twilio(status), **error_fields(error_code))
         applied += changed
         events.filter(id=event.id).update(
             outcome=Outcome.APPLIED if changed else Outcome.STALE, message_id=message_id

@@ -125,6 +125,9 @@ def list_recent_messages(*, to: str, sender: str, since: datetime, limit: int = 
             "to": m.to,
             "date_created": m.date_created.isoformat() if m.date_created else None,
             "num_segments": m.num_segments,
+            # A copy adopted by a retry may have failed at once: its code is kept too.
+            "error_code": m.error_code,
+            "error_message": m.error_message,
         }
         for m in instances
         if m.date_created is None or m.date_created >= since

@@ -11,11 +11,11 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from notifications import conf, tasks, throttling, twilio_client
 from notifications.exceptions import (
@@ -30,9 +30,13 @@ from notifications.exceptions import (
     TransientProviderError,
     VerificationProviderError,
 )
-from notifications.logging import PHONE_PATTERN
 from notifications.models import VerificationAttempt
-from notifications.phone import mask_phone_number, normalize_phone_number, region_of
+from notifications.phone import (
+    mask_phone_number,
+    mask_phone_numbers_in,
+    normalize_phone_number,
+    region_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +74,8 @@ def verification_start(
 
     Returns the attempt (outcome `queued`; the worker moves it to `pending` when Twilio sent
     the code, or to `failed` / `provider_unavailable`). The send task expires after
-    SMS_VERIFY_TASK_EXPIRES seconds, so a code is never delivered late.
+    SMS_VERIFY_TASK_EXPIRES seconds, so a code is never delivered late. A broker that cannot
+    take the task does not undo the recorded attempt (see publish_start).
     Raises InvalidPhoneNumber, InvalidVerificationChannel, CountryNotAllowed or RateLimited,
     each before the provider is asked (the latter two are recorded).
     """
@@ -94,19 +99,36 @@ def verification_start(
     )
     with transaction.atomic():
         attempt.save(force_insert=True)
-        transaction.on_commit(partial(publish_start, attempt.id, attempt.task_id), robust=True)
-    logger.info("Verification %s to %s queued", attempt.id, attempt.masked_phone_number)
+        logger.info("Verification %s to %s queued", attempt.id, attempt.masked_phone_number)
+        # Not functools.partial: Django's robust on_commit logs a failure with the callback's
+        # __qualname__, which a partial lacks (the request would then answer 500).
+        transaction.on_commit(lambda: publish_start(attempt.id, attempt.task_id), robust=True)
     return attempt
 
 
-def publish_start(attempt_id, task_id: str) -> None:
-    """Put the send task on the broker: it carries the attempt's id, never the number."""
-    tasks.start_verification.apply_async(
-        args=[str(attempt_id)],
-        task_id=task_id,
-        expires=float(conf.get("SMS_VERIFY_TASK_EXPIRES")),
-        argsrepr=f"('{attempt_id}',)",
-    )
+def publish_start(attempt_id, task_id: str) -> bool:
+    """Put the send task on the broker: it carries the attempt's id, never the number.
+
+    Whether the broker took it. When it cannot, one warning is logged and the attempt stays
+    `queued` until abandon_stalled_verifications ends it `failed` (task_lost); the user asks
+    for a new code.
+    """
+    try:
+        tasks.start_verification.apply_async(
+            args=[str(attempt_id)],
+            task_id=task_id,
+            expires=float(conf.get("SMS_VERIFY_TASK_EXPIRES")),
+            argsrepr=f"('{attempt_id}',)",
+        )
+    except OperationalError as exc:
+        logger.warning(
+            "Verification %s: the broker did not take its send task (%s); "
+            "abandon_stalled_verifications will close it",
+            attempt_id,
+            exc,
+        )
+        return False
+    return True
 
 
 def verification_send(*, attempt_id, attempt: int, may_retry: bool) -> VerificationAttempt | None:
@@ -334,5 +356,5 @@ def _error_fields(error: ProviderError | None) -> dict:
     if error is None:
         return {"error_code": "", "error_message": ""}
     # Provider messages may quote the number ("Invalid 'To' Phone Number: +91..."): masked.
-    message = PHONE_PATTERN.sub(lambda m: mask_phone_number(m.group()), error.message or "")
+    message = mask_phone_numbers_in(error.message or "")
     return {"error_code": error.code[:32], "error_message": message[:255]}

@@ -66,8 +66,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NUMBER=CODE",
-        help="make messages to NUMBER end with 30xxx CODE "
-        "(NUMBER=CODE[:failed|undelivered]); repeatable",
+        help="make messages to NUMBER end with CODE, 30xxx or 21610 (NUMBER=CODE[:failed|"
+        "undelivered][:create]; create: the create response is already final); repeatable",
     )
     parser.add_argument(
         "--fault",
@@ -92,8 +92,10 @@ def settings_from(args: argparse.Namespace) -> tuple[Settings, dict[str, Any]]:
     fail_numbers: dict[str, Any] = {}
     for item in args.fail_number:
         number, _, spec = item.partition("=")
-        code, _, status = spec.partition(":")
-        fail_numbers[number] = {"error_code": int(code), "status": status or None}
+        code, *flags = spec.split(":")
+        status = next((flag for flag in flags if flag != "create"), None)
+        on_create = "create" in flags
+        fail_numbers[number] = {"error_code": int(code), "status": status, "on_create": on_create}
     settings.update(
         {
             "step_delay": args.step_delay,

@@ -68,7 +68,14 @@ DELIVERY_ERRORS: dict[int, tuple[str, str]] = {
     30007: ("undelivered", "Message filtered"),
     30008: ("undelivered", "Unknown error"),
     30034: ("undelivered", "US A2P 10DLC - Message from an Unregistered Number"),
+    # A Messaging Service accepts a send that a plain sender would be refused (400) and fails
+    # the message record later with the same code: https://help.twilio.com/articles/223181868
+    21610: ("failed", "Attempt to send to unsubscribed recipient"),
 }
+
+
+def delivery_error_message(code: int) -> str:
+    return DELIVERY_ERRORS.get(code, ("", f"Error {code}"))[1]
 
 
 class TwilioError(Exception):

@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from . import callbacks
-from .errors import DELIVERY_ERRORS
+from .errors import delivery_error_message
 from .records import Message, count_price
 
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ def plan(state: State, message: Message) -> list[tuple[str, int | None]]:
     fail = state.settings.fail_numbers.get(message.to)
     if fail is None:
         return steps + DELIVERED_PATH
-    status, code = fail
+    status, code, on_create = fail
+    if on_create:
+        return []  # created with its final status (messages.create_message)
     if status == "failed":
         return [*steps, ("failed", code)]  # failed = never left Twilio
     return [*steps, ("sending", None), ("sent", None), ("undelivered", code)]
@@ -94,7 +96,7 @@ def transition(state: State, message: Message, status: str, code: int | None = N
         message.price = count_price(message.num_segments)
     if code is not None:
         message.error_code = code
-        message.error_message = DELIVERY_ERRORS.get(code, ("", f"Error {code}"))[1]
+        message.error_message = delivery_error_message(code)
     callbacks.emit(state, message)
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import lifecycle, numbers
 from .common import STATE, authenticate, json_response, read_form
-from .errors import TwilioError, not_found
+from .errors import TwilioError, delivery_error_message, not_found
 from .records import FINAL_STATUSES, Message, new_sid
 from .segments import count_segments
 from .state import State
@@ -77,6 +77,11 @@ def create_message(
     status = "queued"
     if service_sid:
         status = "scheduled" if send_at else "accepted"
+    final = state.settings.fail_numbers.get(to)
+    if final is not None and final.on_create:
+        status = final.status  # the create response is already final: no lifecycle follows
+    else:
+        final = None
     message = Message(
         sid=new_sid("MM" if media else "SM"),
         account_sid=state.settings.account_sid,
@@ -95,6 +100,9 @@ def create_message(
         source=source,
         history=[(status, now)],
     )
+    if final is not None:
+        message.error_code = final.code
+        message.error_message = delivery_error_message(final.code)
     if status_callback and state.faults.fires("callback_out_of_order", "messages"):
         state.stats.fault("callback_out_of_order")
         message.hold = True

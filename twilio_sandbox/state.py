@@ -6,7 +6,7 @@ import asyncio
 import copy
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import DELIVERY_ERRORS
 from .faults import Faults
@@ -17,19 +17,37 @@ DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
 DEFAULT_SERVICE_NUMBER = "+15005550006"
 
 
-def parse_fail_spec(spec: Any) -> tuple[str, int]:
-    """`30003`, `"30003"` or `{"error_code": 30003, "status": "failed"}` -> (status, code)."""
+class Failure(NamedTuple):
+    """How messages to a configured number end: a final status with its error code.
+
+    `on_create`: the create response itself is already final (Twilio's spec allows any status
+    there), so no lifecycle and no status callback follow, as for any initial status.
+    """
+
+    status: str
+    code: int
+    on_create: bool = False
+
+
+def parse_fail_spec(spec: Any) -> Failure:
+    """`30003`, `"30003"` or `{"error_code": 30003, "status": "failed", "on_create": true}`."""
+    on_create = False
     if isinstance(spec, dict):
+        unknown = set(spec) - {"error_code", "status", "on_create"}
+        if unknown:
+            raise ValueError(f"fail_numbers: unknown keys {sorted(unknown)}")
         code = int(spec.get("error_code", 30008))
         status = spec.get("status") or DELIVERY_ERRORS.get(code, ("undelivered", ""))[0]
+        on_create = bool(spec.get("on_create", False))
     else:
         code = int(spec)
         status = DELIVERY_ERRORS.get(code, ("undelivered", ""))[0]
     if status not in ("undelivered", "failed"):
         raise ValueError(f"fail status must be 'undelivered' or 'failed', not {status!r}")
-    if not 30000 <= code <= 30999:
-        raise ValueError(f"delivery error codes are 30xxx, not {code}")
-    return status, code
+    if code not in DELIVERY_ERRORS and not 30000 <= code <= 30999:
+        others = sorted(c for c in DELIVERY_ERRORS if not 30000 <= c <= 30999)
+        raise ValueError(f"delivery error codes are 30xxx or one of {others}, not {code}")
+    return Failure(status, code, on_create)
 
 
 @dataclass
@@ -42,7 +60,7 @@ class Settings:
     inbound_url: str | None = None
     verify_code_length: int = 6
     service_number: str = DEFAULT_SERVICE_NUMBER
-    fail_numbers: dict[str, tuple[str, int]] = field(default_factory=dict)
+    fail_numbers: dict[str, Failure] = field(default_factory=dict)
     verify_services: dict[str, int] = field(default_factory=dict)  # per-service code length
     callback_retries: int = 3
     callback_backoff: float = 0.1
@@ -83,7 +101,8 @@ class Settings:
         data = asdict(self)
         data.pop("auth_token")
         data["fail_numbers"] = {
-            k: {"status": s, "error_code": c} for k, (s, c) in self.fail_numbers.items()
+            number: {"status": f.status, "error_code": f.code, "on_create": f.on_create}
+            for number, f in self.fail_numbers.items()
         }
         return data
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from config.env import BASE_DIR, env
+from notifications.conf import DEFAULTS as sms_defaults
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-development-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -26,6 +27,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the API's error envelope must also cover what Django answers for the others.
+    "config.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -35,6 +38,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# A request body over this many bytes answers 413 payload_too_large (Django's 2.5 MB default,
+# stated here because the API documents it); form fields beyond 1,000 answer 400 bad_request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
+# Database sessions that refuse keys Django never issues (a NUL would reach PostgreSQL).
+SESSION_ENGINE = "config.sessions"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -97,19 +108,28 @@ LOGIN_URL = "admin:login"
 # --- Django REST Framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"sms_send": env.str("SMS_SEND_THROTTLE_RATE", default="600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SMS notifications API",
-    "DESCRIPTION": "Asynchronous SMS delivery through Celery and Twilio.",
+    "DESCRIPTION": (
+        "Asynchronous SMS delivery through Celery and Twilio.\n\n"
+        "Every error is the envelope `ErrorEnvelope`: "
+        '`{"error": {"code", "message", "details"}}`; branch on `code`. Each operation lists '
+        "the codes it can answer. On every path under `/api/` and `/webhooks/` also: `404 "
+        "not_found` (no such address), `405 method_not_allowed` (with `Allow`), `413 "
+        "payload_too_large` (a body over 2.5 MB, refused unread), `400 bad_request` (a request "
+        "that cannot be read, e.g. a wrong Host header) and, only when the server itself is "
+        "broken, `500 server_error`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -134,8 +154,28 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis redelivers an unacknowledged message after this many seconds. Every retry countdown
 # (capped by TWILIO_RETRY_DELAY) must stay below it, or a waiting retry would be delivered
 # twice; a system check enforces that.
-CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=sms_defaults["CELERY_BROKER_VISIBILITY_TIMEOUT"]
+)
+# A broker that is down or silent must not hold a request whose message is already recorded:
+# the publish after commit then gives up (send_sms logs it, the sweepers publish it later).
+# Kombu's Redis transport has no socket timeouts by default (a broker that accepts but never
+# answers held a request for good) and Celery retries a publish 3 times. With the values below
+# (measured on the development machine) a request waits about 0.1 s when nothing listens on
+# the broker's port, 2 s when the broker is unreachable, 4 s when it accepts but never answers.
+# Redis connects in milliseconds; the socket timeout stays above BRPOP's own 1 s wait.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
+# One quick retry: what a pooled connection left stale by a broker restart needs.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -170,51 +210,68 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- SMS ------------------------------------------------------------------------------
-TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
-TWILIO_PHONE_NUMBER = env.str("TWILIO_PHONE_NUMBER", default="")
-TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
-TWILIO_VERIFY_SERVICE_SID = env.str("TWILIO_VERIFY_SERVICE_SID", default="")
-TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
-TWILIO_RATE_LIMIT = env.int("TWILIO_RATE_LIMIT", default=60)
-TWILIO_RETRY_DELAY = env.int("TWILIO_RETRY_DELAY", default=300)
-TWILIO_CONNECT_TIMEOUT = env.float("TWILIO_CONNECT_TIMEOUT", default=3.05)
-TWILIO_READ_TIMEOUT = env.float("TWILIO_READ_TIMEOUT", default=10.0)
+# Every setting of the notifications app, from the environment. The defaults live in one place,
+# notifications.conf.DEFAULTS (what the app falls back to), and a test keeps the two equal.
 
-SMS_ENABLED = env.bool("SMS_ENABLED", default=True)
+
+def sms_setting(cast, name: str):
+    """`name` from the environment (read with `cast`), by default notifications.conf's."""
+    return cast(name, default=sms_defaults[name])
+
+
+TWILIO_ACCOUNT_SID = sms_setting(env.str, "TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = sms_setting(env.str, "TWILIO_AUTH_TOKEN")
+TWILIO_PHONE_NUMBER = sms_setting(env.str, "TWILIO_PHONE_NUMBER")
+TWILIO_MESSAGING_SERVICE_SID = sms_setting(env.str, "TWILIO_MESSAGING_SERVICE_SID")
+TWILIO_VERIFY_SERVICE_SID = sms_setting(env.str, "TWILIO_VERIFY_SERVICE_SID")
+TWILIO_API_BASE_URL = sms_setting(env.str, "TWILIO_API_BASE_URL")
+TWILIO_RATE_LIMIT = sms_setting(env.int, "TWILIO_RATE_LIMIT")
+TWILIO_RETRY_DELAY = sms_setting(env.int, "TWILIO_RETRY_DELAY")
+TWILIO_CONNECT_TIMEOUT = sms_setting(env.float, "TWILIO_CONNECT_TIMEOUT")
+TWILIO_READ_TIMEOUT = sms_setting(env.float, "TWILIO_READ_TIMEOUT")
+# Shown in the web UI and by test_sms, so that a developer finds the local sandbox's inbox.
+TWILIO_SANDBOX_INBOX_URL = sms_setting(env.str, "TWILIO_SANDBOX_INBOX_URL")
+
+SMS_ENABLED = sms_setting(env.bool, "SMS_ENABLED")
+# Twilio when credentials are set, else the app's default (the console backend).
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default=(
         "notifications.backends.twilio.TwilioBackend"
         if TWILIO_ACCOUNT_SID
-        else "notifications.backends.console.ConsoleBackend"
+        else sms_defaults["SMS_BACKEND"]
     ),
 )
-SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="IN")
-SMS_BATCH_SIZE = env.int("SMS_BATCH_SIZE", default=100)
-SMS_RETRY_ATTEMPTS = env.int("SMS_RETRY_ATTEMPTS", default=12)
-SMS_VERIFY_ALLOWED_COUNTRIES = env.list("SMS_VERIFY_ALLOWED_COUNTRIES", default=["IN", "US"])
+SMS_DEFAULT_REGION = sms_setting(env.str, "SMS_DEFAULT_REGION")
+SMS_BATCH_SIZE = sms_setting(env.int, "SMS_BATCH_SIZE")
+SMS_MAX_BODY_LENGTH = sms_setting(env.int, "SMS_MAX_BODY_LENGTH")
+# Retries of a transient failure: count, first backoff and floor (s); TWILIO_RETRY_DELAY caps it.
+SMS_RETRY_ATTEMPTS = sms_setting(env.int, "SMS_RETRY_ATTEMPTS")
+SMS_RETRY_BACKOFF = sms_setting(env.float, "SMS_RETRY_BACKOFF")
+SMS_RETRY_MIN_DELAY = sms_setting(env.float, "SMS_RETRY_MIN_DELAY")
+# Recovery of lost tasks (s): idle time before a `pending` row is published again, and the
+# clock skew allowed when matching the provider's copy of an earlier attempt.
+SMS_STALLED_AFTER = sms_setting(env.int, "SMS_STALLED_AFTER")
+SMS_PROVIDER_CLOCK_SKEW = sms_setting(env.int, "SMS_PROVIDER_CLOCK_SKEW")
+SMS_WEBHOOK_DEDUP_TTL = sms_setting(env.int, "SMS_WEBHOOK_DEDUP_TTL")
+SMS_VERIFY_ALLOWED_COUNTRIES = sms_setting(env.list, "SMS_VERIFY_ALLOWED_COUNTRIES")
 # Phone verification (Twilio Verify): code lifetime, task expiry (below the lifetime), check
 # timeout, and the throttles of notifications.throttling (0 turns a limit off).
-SMS_VERIFY_CODE_TTL = env.int("SMS_VERIFY_CODE_TTL", default=600)
-SMS_VERIFY_TASK_EXPIRES = env.int("SMS_VERIFY_TASK_EXPIRES", default=300)
-SMS_VERIFY_CHECK_TIMEOUT = env.float("SMS_VERIFY_CHECK_TIMEOUT", default=5.0)
-SMS_VERIFY_RESEND_COOLDOWN = env.int("SMS_VERIFY_RESEND_COOLDOWN", default=30)
-SMS_VERIFY_SENDS_PER_NUMBER_HOUR = env.int("SMS_VERIFY_SENDS_PER_NUMBER_HOUR", default=5)
-SMS_VERIFY_SENDS_PER_NUMBER_DAY = env.int("SMS_VERIFY_SENDS_PER_NUMBER_DAY", default=10)
-SMS_VERIFY_SENDS_PER_IP_HOUR = env.int("SMS_VERIFY_SENDS_PER_IP_HOUR", default=20)
-SMS_VERIFY_SENDS_PER_MINUTE = env.int("SMS_VERIFY_SENDS_PER_MINUTE", default=60)
-SMS_VERIFY_CHECKS_PER_NUMBER_DAY = env.int("SMS_VERIFY_CHECKS_PER_NUMBER_DAY", default=10)
+SMS_VERIFY_CODE_TTL = sms_setting(env.int, "SMS_VERIFY_CODE_TTL")
+SMS_VERIFY_TASK_EXPIRES = sms_setting(env.int, "SMS_VERIFY_TASK_EXPIRES")
+SMS_VERIFY_CHECK_TIMEOUT = sms_setting(env.float, "SMS_VERIFY_CHECK_TIMEOUT")
+SMS_VERIFY_RESEND_COOLDOWN = sms_setting(env.int, "SMS_VERIFY_RESEND_COOLDOWN")
+SMS_VERIFY_SENDS_PER_NUMBER_HOUR = sms_setting(env.int, "SMS_VERIFY_SENDS_PER_NUMBER_HOUR")
+SMS_VERIFY_SENDS_PER_NUMBER_DAY = sms_setting(env.int, "SMS_VERIFY_SENDS_PER_NUMBER_DAY")
+SMS_VERIFY_SENDS_PER_IP_HOUR = sms_setting(env.int, "SMS_VERIFY_SENDS_PER_IP_HOUR")
+SMS_VERIFY_SENDS_PER_MINUTE = sms_setting(env.int, "SMS_VERIFY_SENDS_PER_MINUTE")
+SMS_VERIFY_CHECKS_PER_NUMBER_DAY = sms_setting(env.int, "SMS_VERIFY_CHECKS_PER_NUMBER_DAY")
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: REMOTE_ADDR only).
-SMS_TRUSTED_PROXY_COUNT = env.int("SMS_TRUSTED_PROXY_COUNT", default=0)
-SMS_WEBHOOK_EVENT_RETENTION_DAYS = env.int("SMS_WEBHOOK_EVENT_RETENTION_DAYS", default=30)
-SMS_VERIFICATION_RETENTION_DAYS = env.int("SMS_VERIFICATION_RETENTION_DAYS", default=90)
-SMS_HELP_TEXT = env.str(
-    "SMS_HELP_TEXT", default="Reply STOP to stop receiving messages, START to receive them again."
-)
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-# Shown in the web UI, so that a developer finds the local sandbox's inbox.
-TWILIO_SANDBOX_INBOX_URL = env.str("TWILIO_SANDBOX_INBOX_URL", default="")
+SMS_TRUSTED_PROXY_COUNT = sms_setting(env.int, "SMS_TRUSTED_PROXY_COUNT")
+SMS_WEBHOOK_EVENT_RETENTION_DAYS = sms_setting(env.int, "SMS_WEBHOOK_EVENT_RETENTION_DAYS")
+SMS_VERIFICATION_RETENTION_DAYS = sms_setting(env.int, "SMS_VERIFICATION_RETENTION_DAYS")
+SMS_HELP_TEXT = sms_setting(env.str, "SMS_HELP_TEXT")
+PUBLIC_BASE_URL = sms_setting(env.str, "PUBLIC_BASE_URL")
 
 # --- Logging: console plus a rotating logs/sms.log; phone numbers masked everywhere -----
 LOG_DIR = BASE_DIR / "logs"
@@ -250,9 +307,13 @@ LOGGING = {
             "level": LOG_LEVEL,
             "propagate": False,
         },
+        # The worker's ready line, one line per task received/retried/succeeded, beat's sends.
         "celery": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # The twilio library logs request URLs and parameters (numbers, bodies) at INFO.
         "twilio": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+# Celery's worker and beat keep this configuration: by default they empty the `celery` logger's
+# handlers as they start, and with `propagate: False` its lines then went nowhere.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

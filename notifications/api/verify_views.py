@@ -2,13 +2,31 @@
 
 import ipaddress
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications import conf, verification
+from notifications.api.schema import JSON_BODY_ERRORS, error_responses, retry_after
+
+PHONE = "+91 98123 45610"
+# The verification endpoints name the number `phone_number`, the send endpoint `to`.
+VERIFY_SPECIFICS = {
+    "validation_error": {"details": {"phone_number": ["This field is required."]}},
+    "invalid_phone_number": {"details": {"phone_number": ["This phone number is not valid."]}},
+    "throttled": {
+        "message": "Too many verification requests; try again later.",
+        "details": {"limit": "resend_cooldown", "retry_after": 30},
+    },
+}
+VERIFY_ERRORS = ("validation_error", "invalid_phone_number", "country_not_allowed", "throttled")
 
 
 def client_ip(request) -> str | None:
@@ -36,12 +54,19 @@ class VerifyStartApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []  # the service's atomic Redis throttles apply instead
 
-    @extend_schema_serializer(component_name="VerifyStartInput")
+    @extend_schema_serializer(
+        component_name="VerifyStartRequest",
+        examples=[
+            OpenApiExample(
+                "A code by SMS", value={"phone_number": PHONE, "channel": "sms"}, request_only=True
+            )
+        ],
+    )
     class InputSerializer(serializers.Serializer):
         phone_number = serializers.CharField(max_length=32)
-        channel = serializers.CharField(max_length=16, default="sms")
+        channel = serializers.CharField(max_length=16, default="sms", help_text="Only `sms`.")
 
-    @extend_schema_serializer(component_name="VerifyStartOutput")
+    @extend_schema_serializer(component_name="VerifyStartResponse")
     class OutputSerializer(serializers.Serializer):
         status = serializers.CharField()
         phone_number = serializers.CharField(help_text="The number, normalized to E.164.")
@@ -51,7 +76,28 @@ class VerifyStartApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: OutputSerializer},
+        responses={
+            202: OpenApiResponse(
+                OutputSerializer,
+                description="Queued; a worker asks the provider to send the code.",
+                examples=[
+                    OpenApiExample(
+                        "Pending",
+                        value={
+                            "status": "pending",
+                            "phone_number": "+919812345610",
+                            "channel": "sms",
+                            "expires_in": 600,
+                            "resend_after": 30,
+                        },
+                    )
+                ],
+            ),
+            **error_responses(
+                *VERIFY_ERRORS, "invalid_channel", *JSON_BODY_ERRORS, specifics=VERIFY_SPECIFICS
+            ),
+        },
+        parameters=[retry_after(429)],
         summary="Send a verification code; answered at once, sent by a worker. Throttled (429).",
     )
     def post(self, request):
@@ -77,13 +123,20 @@ class VerifyCheckApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
-    @extend_schema_serializer(component_name="VerifyCheckInput")
+    @extend_schema_serializer(
+        component_name="VerifyCheckRequest",
+        examples=[
+            OpenApiExample(
+                "A code", value={"phone_number": PHONE, "code": "123456"}, request_only=True
+            )
+        ],
+    )
     class InputSerializer(serializers.Serializer):
         phone_number = serializers.CharField(max_length=32)
         # The format (4 to 10 digits) is the service's to check, with its own error code.
         code = serializers.CharField(max_length=32)
 
-    @extend_schema_serializer(component_name="VerifyCheckOutput")
+    @extend_schema_serializer(component_name="VerifyCheckResponse")
     class OutputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(
             choices=["approved", "pending", "expired", "max_attempts_reached", "canceled"]
@@ -92,7 +145,26 @@ class VerifyCheckApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: OutputSerializer},
+        responses={
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="The code's fate: only `approved` is `valid`.",
+                examples=[
+                    OpenApiExample("Approved", value={"status": "approved", "valid": True}),
+                    OpenApiExample("Wrong code", value={"status": "pending", "valid": False}),
+                    OpenApiExample("Expired or used", value={"status": "expired", "valid": False}),
+                ],
+            ),
+            **error_responses(
+                *VERIFY_ERRORS,
+                "invalid_code",
+                "provider_error",
+                "provider_unavailable",
+                *JSON_BODY_ERRORS,
+                specifics=VERIFY_SPECIFICS,
+            ),
+        },
+        parameters=[retry_after(429, 503)],
         summary="Check a verification code. Throttled (429); 503 when the provider is down.",
     )
     def post(self, request):

@@ -2,12 +2,33 @@
 
 from datetime import datetime
 
+from django.core import checks
+
 from notifications import conf, twilio_client
 from notifications.backends.base import BaseSMSBackend, OutboundSMS, SendResult
-from notifications.status import SMSStatus, from_twilio
+from notifications.status import from_twilio
 
 
 class TwilioBackend(BaseSMSBackend):
+    required_settings = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+
+    @classmethod
+    def check(cls) -> list[checks.CheckMessage]:
+        errors = super().check()
+        if not conf.sender():
+            errors.append(
+                checks.Error(
+                    "Set TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID.",
+                    id="notifications.E004",
+                )
+            )
+        return errors
+
+    def check_credentials(self) -> str:
+        """Fetches our own Account resource, which only the right credentials can."""
+        twilio_client.fetch_account()
+        return "accepted by Twilio"
+
     def send(self, message: OutboundSMS) -> SendResult:
         sender = message.sender or conf.sender()
         payload = twilio_client.create_message(
@@ -22,5 +43,16 @@ class TwilioBackend(BaseSMSBackend):
 
 
 def _result(payload: dict) -> SendResult:
-    status = from_twilio(payload.get("status")) or SMSStatus.QUEUED
-    return SendResult(provider_sid=payload["sid"], status=status, raw=payload)
+    """Our view of a Twilio message resource; the raw resource is kept as it came.
+
+    A create can answer a message that is already `failed` or `undelivered`, with Twilio's
+    `error_code` and `error_message` (nullable in its spec): they are kept too.
+    """
+    code = "" if payload.get("error_code") is None else str(payload["error_code"])
+    return SendResult(
+        provider_sid=payload["sid"],
+        status=from_twilio(payload.get("status")),
+        raw=payload,
+        error_code=code,
+        error_message=payload.get("error_message") or (f"Twilio error {code}" if code else ""),
+    )

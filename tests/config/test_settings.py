@@ -1,8 +1,11 @@
 """Settings: production refuses to start without its secrets; the environment is read in config/."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+from notifications.conf import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +46,25 @@ def test_only_config_reads_the_environment():
     # worker/app.py only sets the default DJANGO_SETTINGS_MODULE, as manage.py does.
     assert offenders == []
     assert "environ[" not in (ROOT / "worker" / "app.py").read_text()
+
+
+def test_the_base_settings_and_the_apps_defaults_cannot_drift_apart():
+    """With a clean environment, every setting notifications.conf knows has its one default."""
+    code = (
+        "import json; from config.settings import base; from notifications.conf import DEFAULTS;"
+        "names = [n for n in dir(base) if n.startswith(('SMS_', 'TWILIO_'))];"
+        "print(json.dumps({'unknown': [n for n in names if n not in DEFAULTS],"
+        " 'drifted': {n: [getattr(base, n), d] for n, d in DEFAULTS.items()"
+        " if getattr(base, n, d) != d}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_ENV_FILE": ""},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"unknown": [], "drifted": {}}
+
+
+def test_the_defaults_are_the_documented_ones():
+    assert DEFAULTS["SMS_DEFAULT_REGION"] == "IN"
+    assert DEFAULTS["SMS_VERIFY_ALLOWED_COUNTRIES"] == ["IN", "US"]

@@ -4,8 +4,9 @@ import io
 
 import pytest
 
-from notifications.backends import OutboundSMS, get_backend
+from notifications.backends import BaseSMSBackend, OutboundSMS, get_backend
 from notifications.backends.console import ConsoleBackend
+from notifications.backends.twilio import TwilioBackend
 from notifications.checks import check_sms_settings
 from notifications.status import SMSStatus
 
@@ -38,6 +39,23 @@ def test_a_retry_cap_at_or_above_the_visibility_timeout_is_refused(settings):
     assert ids(check_sms_settings()) == {"notifications.E001"}
 
 
+def test_the_retry_cap_is_checked_against_the_visibility_timeout_celery_uses(settings):
+    """Kombu's Redis transport reads the transport option, not the project's own variable."""
+    settings.CELERY_BROKER_VISIBILITY_TIMEOUT = 86400
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60}
+    settings.TWILIO_RETRY_DELAY = 300
+    assert ids(check_sms_settings()) == {"notifications.E001"}
+
+
+def test_without_a_transport_option_kombus_default_of_an_hour_is_the_limit(settings):
+    settings.CELERY_BROKER_VISIBILITY_TIMEOUT = 86400
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    settings.TWILIO_RETRY_DELAY = 3599
+    assert check_sms_settings() == []
+    settings.TWILIO_RETRY_DELAY = 3600
+    assert ids(check_sms_settings()) == {"notifications.E001"}
+
+
 def test_an_unimportable_backend_is_refused(settings):
     settings.SMS_BACKEND = "notifications.backends.nope.Backend"
     assert ids(check_sms_settings()) == {"notifications.E002"}
@@ -56,6 +74,41 @@ def test_the_twilio_backend_needs_credentials_and_a_sender(settings, missing, ex
     for name, value in missing.items():
         setattr(settings, name, value)
     assert ids(check_sms_settings()) == expected
+
+
+class BrandedSender(TwilioBackend):
+    """A project's own Twilio backend, whose name does not say Twilio."""
+
+
+class PartnerBackend(BaseSMSBackend):
+    required_settings = ("SMS_PARTNER_API_KEY",)
+
+
+@pytest.mark.parametrize(
+    ("missing", "expected"),
+    [
+        ({"TWILIO_AUTH_TOKEN": ""}, {"notifications.E003"}),
+        ({"TWILIO_PHONE_NUMBER": "", "TWILIO_MESSAGING_SERVICE_SID": ""}, {"notifications.E004"}),
+    ],
+)
+def test_a_subclass_of_the_twilio_backend_keeps_its_checks(settings, missing, expected):
+    settings.SMS_BACKEND = f"{__name__}.BrandedSender"
+    for name, value in missing.items():
+        setattr(settings, name, value)
+    assert ids(check_sms_settings()) == expected
+
+
+def test_a_backend_declares_the_settings_it_requires(settings):
+    settings.SMS_BACKEND = f"{__name__}.PartnerBackend"
+    [error] = check_sms_settings()
+    assert error.id == "notifications.E003" and "SMS_PARTNER_API_KEY" in error.msg
+    settings.SMS_PARTNER_API_KEY = "key"
+    assert check_sms_settings() == []
+
+
+def test_something_that_is_not_a_backend_is_refused(settings):
+    settings.SMS_BACKEND = "decimal.Decimal"
+    assert ids(check_sms_settings()) == {"notifications.E002"}
 
 
 def test_a_messaging_service_is_a_valid_sender(settings):

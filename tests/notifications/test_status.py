@@ -1,13 +1,24 @@
+import logging
+
 import pytest
 
+from notifications import status as status_module
 from notifications.status import (
     TERMINAL_STATUSES,
     TRANSITIONS,
+    TWILIO_STATUS_MAP,
+    TWILIO_UNKNOWN,
     SMSStatus,
     can_transition,
     from_twilio,
     predecessors,
 )
+from tests.twilio_sandbox import openapi
+
+CONTRACT_STATUSES = [
+    "pending", "queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled",
+    "skipped",
+]  # fmt: skip
 
 S = SMSStatus
 ORDER = [S.PENDING, S.QUEUED, S.SENDING, S.SENT]
@@ -41,21 +52,51 @@ def test_predecessors_are_the_where_clause_of_a_transition():
     assert set(predecessors(S.SKIPPED)) == {S.PENDING}
 
 
-@pytest.mark.parametrize(
-    ("twilio", "ours"),
-    [
-        ("accepted", S.QUEUED),
-        ("queued", S.QUEUED),
-        ("sending", S.SENDING),
-        ("SENT", S.SENT),
-        ("delivered", S.DELIVERED),
-        ("undelivered", S.UNDELIVERED),
-        ("failed", S.FAILED),
-        ("canceled", S.CANCELED),
-        ("receiving", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_twilio_statuses_map_onto_ours_with_unknown_as_none(twilio, ours):
-    assert from_twilio(twilio) == ours
+# What each value of Twilio's message_enum_status means for an outbound message.
+EXPECTED = {
+    "accepted": S.QUEUED,
+    "scheduled": S.QUEUED,
+    "queued": S.QUEUED,
+    "sending": S.SENDING,
+    "sent": S.SENT,
+    "delivered": S.DELIVERED,
+    "read": S.DELIVERED,
+    "partially_delivered": S.DELIVERED,
+    "undelivered": S.UNDELIVERED,
+    "failed": S.FAILED,
+    "canceled": S.CANCELED,
+    "receiving": TWILIO_UNKNOWN,  # inbound-only: no news about an outbound message
+    "received": TWILIO_UNKNOWN,
+}
+
+
+@pytest.mark.parametrize("twilio", openapi.message_statuses())
+def test_every_status_in_twilios_spec_is_mapped_explicitly(twilio):
+    assert twilio in TWILIO_STATUS_MAP
+    assert from_twilio(twilio) == from_twilio(twilio.upper()) == EXPECTED[twilio]
+
+
+def test_an_unknown_status_lands_where_the_reconciliation_revisits_it():
+    assert TWILIO_UNKNOWN == S.QUEUED and TWILIO_UNKNOWN not in TERMINAL_STATUSES
+    assert TWILIO_UNKNOWN.value in CONTRACT_STATUSES
+
+
+def test_the_contracts_status_list_is_unchanged():
+    assert [status.value for status in SMSStatus] == CONTRACT_STATUSES
+
+
+@pytest.mark.parametrize("raw", ["teleported", "", None, "received"])
+def test_an_unexpected_status_maps_to_unknown_and_is_logged_once(raw, caplog):
+    # Values logged by an earlier test of this process are not logged again.
+    status_module._reported.discard((raw or "").lower())
+    with caplog.at_level(logging.WARNING, logger="notifications.status"):
+        assert from_twilio(raw) == TWILIO_UNKNOWN
+        assert from_twilio(raw) == TWILIO_UNKNOWN
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING and repr((raw or "").lower()) in record.getMessage()
+
+
+def test_a_known_status_is_not_logged(caplog):
+    with caplog.at_level(logging.WARNING, logger="notifications.status"):
+        from_twilio("delivered")
+    assert caplog.records == []

@@ -1,5 +1,6 @@
 """Status and inbound webhooks: signatures, dedup, forward-only statuses, opt-out keywords."""
 
+import json
 import random
 import threading
 from collections import Counter
@@ -15,6 +16,7 @@ from notifications import services
 from notifications.models import SMSLog, Suppression, WebhookEvent
 from notifications.signals import sms_status_changed
 from notifications.status import SMSStatus
+from tests.notifications.test_api import assert_envelope
 
 STATUS_PATH = "/webhooks/sms/status/"
 INBOUND_PATH = "/webhooks/sms/inbound/"
@@ -152,8 +154,16 @@ class TestSignatures:
         response = form_post(client, INBOUND_PATH, params, HTTP_X_TWILIO_SIGNATURE=signature)
         assert response.status_code == 403
 
-    def test_get_is_not_allowed(self, client):
-        assert client.get(STATUS_PATH).status_code in (403, 405)
+    @pytest.mark.parametrize("path", [STATUS_PATH, INBOUND_PATH])
+    @pytest.mark.parametrize(
+        "method", ["get", "put", "patch", "delete", "options", "trace", "head"]
+    )
+    def test_other_methods_are_405_before_the_signature_is_checked(self, client, path, method):
+        response = getattr(client, method)(path)
+        assert response.status_code == 405 and response["Allow"] == "POST"
+        if method != "head":
+            assert_envelope(response, 405, "method_not_allowed")
+        assert not WebhookEvent.objects.exists()
 
 
 @pytest.mark.django_db
@@ -168,6 +178,22 @@ class TestStatusUpdates:
         message.refresh_from_db()
         assert message.status == SMSStatus.DELIVERED and message.sent_at and message.delivered_at
         assert list(WebhookEvent.objects.values_list("outcome", flat=True)) == [Outcome.APPLIED] * 3
+
+    def test_a_failed_callback_with_21610_suppresses_the_number(self, client, settings):
+        """Through a Messaging Service an opted-out recipient fails later, with 21610."""
+        sid = "SM" + "d" * 32
+        message = make_message(sid)
+        params = callback(sid, "failed", ErrorCode="21610")
+        assert post_signed(client, settings, STATUS_PATH, params).status_code == 200
+        message.refresh_from_db()
+        assert (message.status, message.error_code) == (SMSStatus.FAILED, "21610")
+        assert Suppression.objects.filter(phone_number=message.to, reason="21610").exists()
+
+    def test_other_error_codes_suppress_nothing(self, client, settings):
+        sid = "SM" + "e" * 32
+        make_message(sid)
+        post_signed(client, settings, STATUS_PATH, callback(sid, "undelivered", ErrorCode="30003"))
+        assert not Suppression.objects.exists()
 
     def test_a_duplicate_answers_200_and_changes_nothing(self, client, settings):
         sid = "SM" + "2" * 32
@@ -357,3 +383,83 @@ def test_old_webhook_events_are_purged(settings):
     recent = WebhookEvent.objects.create(outcome=Outcome.APPLIED)
     assert webhook_events_purge() == 1
     assert list(WebhookEvent.objects.values_list("id", flat=True)) == [recent.id]
+
+
+@pytest.mark.django_db
+class TestHostileInput:
+    """Whatever is posted, the answer is a 4xx in the envelope and the audit row is written."""
+
+    @pytest.mark.parametrize("path", [STATUS_PATH, INBOUND_PATH])
+    @pytest.mark.parametrize(
+        "poison",
+        [
+            {"MessageSid": "SM\x00" + "1" * 31},
+            {"To": "+9198\x0012345610"},
+            {"Body": "STOP\x00"},
+            {"Na\x00me": "value"},
+        ],
+        ids=["sid", "number", "body", "field-name"],
+    )
+    def test_a_nul_byte_in_a_signed_webhook_is_a_recorded_rejection(
+        self, client, settings, path, poison
+    ):
+        params = {**callback("SM" + "1" * 32, "sent"), "Body": "hi", **poison}
+        error = assert_envelope(
+            post_signed(client, settings, path, params), 400, "validation_error"
+        )
+        assert "\x00" not in json.dumps(error)
+        event = WebhookEvent.objects.get()
+        assert event.outcome == Outcome.REJECTED
+        stored = json.dumps(event.payload, ensure_ascii=False) + event.provider_sid
+        assert "\x00" not in stored
+        if "To" not in poison:  # a number is masked, the replaced NUL along with its digits
+            assert "\ufffd" in stored
+        assert not Suppression.objects.exists()
+
+    @pytest.mark.parametrize("path", [STATUS_PATH, INBOUND_PATH])
+    @pytest.mark.parametrize(
+        "poison", [{"MessageSid": "SM\x00"}, {"Body": "\x00"}, {"\x00": "\x00"}]
+    )
+    def test_a_nul_byte_in_an_unsigned_webhook_is_a_recorded_rejection(self, client, path, poison):
+        params = {**callback("SM" + "2" * 32, "sent"), **poison}
+        response = form_post(client, path, params, HTTP_X_TWILIO_SIGNATURE="bm90LWEtc2lnbmF0dXJl")
+        assert_envelope(response, 403, "permission_denied")
+        event = WebhookEvent.objects.get()
+        assert event.outcome == Outcome.REJECTED and "\x00" not in json.dumps(event.payload)
+
+    def test_a_nul_byte_in_the_idempotency_token_is_made_harmless(self, client, settings):
+        sid = "SM" + "3" * 32
+        make_message(sid)
+        response = post_signed(
+            client,
+            settings,
+            STATUS_PATH,
+            callback(sid, "sent"),
+            HTTP_I_TWILIO_IDEMPOTENCY_TOKEN="token\x00",
+        )
+        assert response.status_code == 200
+        assert WebhookEvent.objects.get().idempotency_token == "token\ufffd"
+
+    @pytest.mark.parametrize("path", [STATUS_PATH, INBOUND_PATH])
+    @pytest.mark.parametrize("signed", [True, False])
+    def test_two_thousand_fields_are_a_400_in_the_envelope(self, client, settings, path, signed):
+        params = {f"Field{i}": "x" for i in range(2000)}
+        if signed:
+            response = post_signed(client, settings, path, params)
+        else:
+            response = form_post(client, path, params)
+        error = assert_envelope(response, 400, "bad_request")
+        assert "1000" in error["message"]
+
+    @pytest.mark.parametrize("path", [STATUS_PATH, INBOUND_PATH])
+    @pytest.mark.parametrize("megabytes", [3, 20])
+    def test_an_oversized_form_body_is_413_in_the_envelope(self, client, path, megabytes):
+        params = {**callback("SM" + "4" * 32, "sent"), "Body": "x" * (megabytes * 1024 * 1024)}
+        response = form_post(client, path, params, HTTP_X_TWILIO_SIGNATURE="c2ln")
+        assert_envelope(response, 413, "payload_too_large")
+        assert not WebhookEvent.objects.exists()
+
+    @pytest.mark.parametrize("path", [STATUS_PATH, INBOUND_PATH])
+    def test_a_json_body_is_415_in_the_envelope(self, client, path):
+        response = client.post(path, {"MessageSid": "SM1"}, content_type="application/json")
+        assert_envelope(response, 415, "unsupported_media_type")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from twilio.request_validator import RequestValidator
 
 from .conftest import ACCOUNT_SID, AUTH_TOKEN, MG_SID, SENDER, wait_until
@@ -97,6 +99,34 @@ def test_configured_failure_numbers(client, sandbox, receiver):
     assert final[0]["params"]["ErrorCode"] == "30003"
     final = receiver.wait(1, lambda r: r["params"]["To"] == "+15552220031")
     assert statuses(final) == ["failed"] and final[0]["params"]["ErrorCode"] == "30001"
+
+
+def test_a_number_can_fail_in_the_create_response_itself(client, api, sandbox, receiver):
+    """Twilio may answer a create with a final status and its error code; no callback follows."""
+    sandbox.configure(
+        fail_numbers={
+            "+15552220040": {"error_code": 30007, "status": "failed", "on_create": True},
+            "+15552220041": {"error_code": 21610, "on_create": True},
+            "+15552220042": {"error_code": 30003, "status": "undelivered", "on_create": True},
+        }
+    )
+    response, body = api.send(To="+15552220040", StatusCallback=receiver.url())  # validated
+    assert response.status_code == 201
+    assert (body["status"], body["error_code"], body["error_message"]) == (
+        "failed", 30007, "Message filtered",
+    )  # fmt: skip
+    opted_out = client.messages.create(
+        to="+15552220041", messaging_service_sid=MG_SID, body="x", status_callback=receiver.url()
+    )
+    assert (opted_out.status, opted_out.error_code) == ("failed", 21610)
+    assert opted_out.error_message == "Attempt to send to unsubscribed recipient"
+    undelivered = client.messages.create(to="+15552220042", from_=SENDER, body="x")
+    assert (undelivered.status, undelivered.error_code) == ("undelivered", 30003)
+    time.sleep(10 * 0.02)  # ten lifecycle steps: nothing may follow a final status
+    record = sandbox.message(body["sid"])
+    assert [h["status"] for h in record["history"]] == ["failed"]
+    assert client.messages(opted_out.sid).fetch().status == "failed"
+    assert receiver.received() == [] and sandbox.stats()["callbacks_sent"] == 0
 
 
 def test_failing_callback_is_retried_with_the_same_token(client, sandbox, receiver):

@@ -77,6 +77,7 @@ def test_reset_clears_everything(client, sandbox):
 
 def test_invalid_config_is_rejected(sandbox):
     for bad in ({"step_delay": -1}, {"unknown": 1}, {"fail_numbers": {"+1555": 21211}},
+                {"fail_numbers": {"+1555": {"error_code": 30003, "at": "create"}}},
                 {"verify_code_length": 3}):  # fmt: skip
         with pytest.raises(RuntimeError, match="400"):
             sandbox.configure(**bad)
@@ -86,13 +87,15 @@ def test_cli_parsing():
     args = parse_args([
         "--port", "0", "--account-sid", ACCOUNT_SID, "--auth-token", "t", "--step-delay", "0.5",
         "--fail-number", "+15557770009=30003", "--fail-number", "+15557770010=30001:failed",
+        "--fail-number", "+15557770011=30007:failed:create",
         "--fault", '{"http_500": {"rate": 0.1, "seed": 1}}', "--fault", '{"http_429": {"next": 1}}',
         "--inbound-url", "http://127.0.0.1:9/in", "--verify-code-length", "8",
     ])  # fmt: skip
     settings, faults = settings_from(args)
     assert settings.step_delay == 0.5 and settings.verify_code_length == 8
     assert settings.fail_numbers == {
-        "+15557770009": ("undelivered", 30003), "+15557770010": ("failed", 30001),
+        "+15557770009": ("undelivered", 30003, False), "+15557770010": ("failed", 30001, False),
+        "+15557770011": ("failed", 30007, True),
     }  # fmt: skip
     assert set(faults) == {"http_500", "http_429"}
     defaults = parse_args([])

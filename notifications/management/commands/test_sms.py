@@ -1,12 +1,16 @@
 """`manage.py test_sms`: check the SMS settings, show normalization, optionally send a message."""
 
-from django.core.management.base import BaseCommand, CommandError
+from urllib.parse import quote
 
-from notifications import conf
-from notifications.backends import OutboundSMS, get_backend
+from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
+
+from notifications import conf, services
+from notifications.backends import get_backend
 from notifications.checks import check_sms_settings
 from notifications.exceptions import InvalidPhoneNumber, ProviderError
 from notifications.phone import mask_phone_number, normalize_phone_number
+from notifications.status import SMSStatus
 
 
 class Command(BaseCommand):
@@ -17,9 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--body", default="Test message from the SMS notifications service.")
 
     def handle(self, *args, to=None, body="", **options):
-        backend_path = conf.get("SMS_BACKEND")
         self.stdout.write(f"SMS_ENABLED          {conf.get('SMS_ENABLED')}")
-        self.stdout.write(f"SMS_BACKEND          {backend_path}")
+        self.stdout.write(f"SMS_BACKEND          {conf.get('SMS_BACKEND')}")
         self.stdout.write(f"SMS_DEFAULT_REGION   {conf.get('SMS_DEFAULT_REGION')}")
         self.stdout.write(f"sender               {conf.sender() or '(not set)'}")
         self.stdout.write(f"TWILIO_ACCOUNT_SID   {_hint(conf.get('TWILIO_ACCOUNT_SID'))}")
@@ -33,7 +36,7 @@ class Command(BaseCommand):
         problems = check_sms_settings()
         for problem in problems:
             self.stderr.write(self.style.ERROR(f"{problem.id}: {problem.msg}"))
-        if backend_path.endswith("TwilioBackend") and not problems:
+        if not problems:
             self._check_credentials()
         if to is None:
             if problems:
@@ -47,33 +50,55 @@ class Command(BaseCommand):
         except InvalidPhoneNumber as exc:
             raise CommandError(f"{to!r} is not a valid number: {exc.message}") from exc
         self.stdout.write(f"normalized           {to!r} -> {number}")
-        try:
-            result = get_backend().send(
-                OutboundSMS(
-                    to=number,
-                    body=body,
-                    sender=conf.sender(),
-                    status_callback=conf.status_callback_url(),
-                )
-            )
-        except ProviderError as exc:
-            raise CommandError(
-                f"Sending to {mask_phone_number(number)} failed: {exc.code} {exc.message}"
-            ) from exc
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Sent to {mask_phone_number(number)}: {result.provider_sid} ({result.status})"
-            )
-        )
+        self._send(number, body)
 
     def _check_credentials(self) -> None:
-        from notifications import twilio_client
-
+        """Asks the configured backend, whatever its class: it knows what proves them."""
         try:
-            twilio_client.fetch_account()
+            proven = get_backend().check_credentials()
         except ProviderError as exc:
-            raise CommandError(f"Twilio refused the credentials: {exc.code} {exc.message}") from exc
-        self.stdout.write(self.style.SUCCESS("credentials          accepted by Twilio"))
+            raise CommandError(
+                f"The provider refused the credentials: {exc.code} {exc.message}"
+            ) from exc
+        self.stdout.write(self.style.SUCCESS(f"credentials          {proven}"))
+
+    def _send(self, number: str, body: str) -> None:
+        """Record the message like any other, then deliver it now, as a worker would.
+
+        Recorded through send_sms, so the provider's status callbacks find its SMSLog row;
+        delivered here rather than by a worker, so the answer (the provider's SID, or its
+        error code) is printed even where no worker runs yet. Not retried: the result is final.
+        """
+        message = services.send_sms(to=number, body=body, publish=False)
+        self.stdout.write(f"message id           {message.id}")
+        for label, url in _where_to_follow(message):
+            self.stdout.write(f"{label:<21}{url}")
+        if message.status == SMSStatus.SKIPPED:
+            raise CommandError(f"Not sent: {message.error_message}")
+        delivered = services.deliver_sms_message(message_id=message.id, attempt=0, may_retry=False)
+        if delivered is None:
+            raise CommandError("Something else claimed the message first; follow it above.")
+        message, masked = delivered, mask_phone_number(number)
+        if message.status in (SMSStatus.FAILED, SMSStatus.UNDELIVERED):
+            raise CommandError(
+                f"Sending to {masked} failed: {message.error_code} {message.error_message}"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(f"Sent to {masked}: {message.provider_sid} ({message.status})")
+        )
+
+
+def _where_to_follow(message) -> list[tuple[str, str]]:
+    """Where a person can follow the message: the API, the admin, the sandbox's inbox."""
+    base = conf.get("PUBLIC_BASE_URL").rstrip("/")
+    places = [
+        ("status (API)", base + reverse("notifications:sms-status", args=[message.id])),
+        ("admin", base + reverse("admin:notifications_smslog_change", args=[message.id])),
+    ]
+    inbox = conf.get("TWILIO_SANDBOX_INBOX_URL")
+    if inbox:
+        places.append(("sandbox inbox", f"{inbox}?to={quote(message.to)}"))
+    return places
 
 
 def _hint(value: str) -> str:
