@@ -21,7 +21,24 @@ DEFAULTS: dict[str, Any] = {
     "SMS_RETRY_BACKOFF": 5.0,  # seconds; the first retry's nominal delay, doubled each time
     "SMS_RETRY_MIN_DELAY": 1.0,  # seconds; never an immediate retry, whatever the jitter
     "SMS_MAX_BODY_LENGTH": 1600,  # Twilio's own limit (error 21617)
-    "SMS_STALLED_AFTER": 900,  # seconds a `pending` row may wait before it is published again
+    # Delivery (notifications.delivery, notifications.recovery); seconds unless said.
+    # A published message not taken by a worker within this long is published again.
+    "SMS_STALLED_AFTER": 900,
+    # How long a worker holds the messages of a run: longer than a run's provider calls.
+    "SMS_LEASE_SECONDS": 300,
+    # A message waits for its rate slot in the worker only this long; a longer wait defers it.
+    "SMS_PACING_HORIZON": 2.0,
+    # A deferral due within this long is counted down on the broker (far below its visibility
+    # timeout); a later one waits in the database for the dispatcher.
+    "SMS_DEFER_COUNTDOWN_MAX": 30,
+    "SMS_DISPATCH_INTERVAL": 5.0,  # how often the dispatcher looks for due and lost messages
+    "SMS_DISPATCH_BATCH": 10000,  # messages it (or a bulk's pump) hands out in one run at most
+    "SMS_DISPATCH_TIME_LIMIT": 30.0,  # how long one dispatcher run may take
+    "SMS_SEND_CONCURRENCY": 8,  # provider calls in flight at once per worker process
+    "SMS_BULK_MAX_RECIPIENTS": 10000,  # recipients of one bulk request
+    "SMS_BULK_PUMP_INTERVAL": 1.0,  # how often a bulk's pump hands out more messages
+    # With a sender rate limit, a bulk's messages out with workers: this many seconds' worth.
+    "SMS_BULK_LOOKAHEAD": 4.0,
     # How far apart our clock and the provider's may be when matching an earlier attempt.
     "SMS_PROVIDER_CLOCK_SKEW": 120,  # seconds
     "SMS_WEBHOOK_DEDUP_TTL": 2 * 24 * 3600,  # seconds a status callback is remembered
@@ -52,7 +69,12 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_MESSAGING_SERVICE_SID": "",
     "TWILIO_VERIFY_SERVICE_SID": "",
     "TWILIO_API_BASE_URL": "",
+    # The sender limiter (notifications.ratelimit): segments per minute per sender, 0 = off, and
+    # segments that may go at once above it. A burst of 5 lets a message or two go out at once
+    # after a pause, yet leaves at most 5 segments beyond the rate in Twilio's queue, where a
+    # cancel can no longer reach them.
     "TWILIO_RATE_LIMIT": 60,
+    "TWILIO_RATE_BURST": 5,
     "TWILIO_RETRY_DELAY": 300,
     "TWILIO_CONNECT_TIMEOUT": 3.05,
     "TWILIO_READ_TIMEOUT": 10.0,

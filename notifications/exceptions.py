@@ -37,6 +37,36 @@ class IdempotencyConflict(SMSError):
     field = "idempotency_key"
 
 
+class InvalidRecipients(SMSError):
+    """A bulk's `recipients` is not a list, or holds no valid phone number."""
+
+    code = "invalid_recipients"
+    field = "recipients"
+
+    def __init__(self, message: str, *, details: dict | None = None, rejected=None):
+        super().__init__(message, details=details)
+        if rejected:
+            self.details = {**self.details, "rejected": rejected}
+
+
+class TooManyRecipients(SMSError):
+    """More recipients than SMS_BULK_MAX_RECIPIENTS in one request."""
+
+    code = "too_many_recipients"
+    field = "recipients"
+
+    def __init__(self, message: str, *, limit: int):
+        super().__init__(message)
+        self.details = {**self.details, "max_recipients": limit}
+
+
+class BulkFinished(SMSError):
+    """A completed bulk cannot be canceled: everything was already handed to the provider."""
+
+    code = "bulk_finished"
+    http_status = 409
+
+
 class ProviderError(Exception):
     """The provider refused or could not take a request.
 

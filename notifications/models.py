@@ -1,11 +1,70 @@
-"""SMSLog: one row per message, written through the status state machine."""
+"""SMSLog: one row per message, written through the status state machine; BulkSend: one bulk."""
 
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from notifications.phone import mask_phone_number
 from notifications.status import SMSStatus
+
+
+class BulkSend(models.Model):
+    """One body to many recipients: each accepted recipient has its own SMSLog row."""
+
+    class State(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted (not started)"
+        SENDING = "sending", "Sending"
+        COMPLETED = "completed", "Completed"
+        CANCELED = "canceled", "Canceled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    body = models.TextField()
+    sender = models.CharField(max_length=64, blank=True, help_text="From number or service SID.")
+    segments = models.PositiveSmallIntegerField(default=1)
+    encoding = models.CharField(max_length=8, default="GSM-7")
+    total = models.PositiveIntegerField(default=0, help_text="Recipients accepted (one SMS each).")
+    rejected = models.JSONField(
+        default=list, blank=True, help_text="Recipients refused: index, value and error."
+    )
+    duplicates = models.PositiveIntegerField(default=0, help_text="Repeated recipients dropped.")
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="Digest of body and recipients (idempotency)."
+    )
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.ACCEPTED, db_index=True
+    )
+    idempotency_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reference = models.CharField(max_length=255, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    pumped_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its fan-out last ran (the dispatcher revives it)."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "bulk send"
+
+    def __str__(self) -> str:
+        return f"Bulk {str(self.id)[:8]} to {self.total} ({self.state})"
+
+    @property
+    def canceled_flag_key(self) -> str:
+        """The cache key its cancel sets: what a worker reads right before each provider call."""
+        return canceled_flag_key(self.id)
+
+
+def canceled_flag_key(bulk_id) -> str:
+    return f"bulk-canceled:{bulk_id}"
 
 
 class SMSLog(models.Model):
@@ -14,21 +73,46 @@ class SMSLog(models.Model):
     body = models.TextField()
     sender = models.CharField(max_length=64, blank=True, help_text="From number or service SID.")
     idempotency_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reference = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="The caller's business reference."
+    )
+    bulk = models.ForeignKey(
+        BulkSend, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    bulk_index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Position of the recipient in its bulk."
+    )
     provider_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
     status = models.CharField(
         max_length=16, choices=SMSStatus.choices, default=SMSStatus.PENDING, db_index=True
     )
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Provider calls claimed so far.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Provider calls started so far.")
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=8, default="GSM-7")
-    task_id = models.CharField(max_length=64, blank=True, help_text="Celery task id.")
     provider_payload = models.JSONField(default=dict, blank=True)
+
+    # The delivery schedule and claim (notifications.delivery): the row is the outbox.
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now, help_text="When the message may next be tried."
+    )
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last put on the broker (or is due)."
+    )
+    lease_owner = models.CharField(
+        max_length=128, blank=True, help_text="The worker that holds the message now."
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    call_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="A provider call began and its outcome is not recorded."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider took it (or refused it for good)."
+    )
     queued_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -38,7 +122,24 @@ class SMSLog(models.Model):
         ordering = ["-created_at"]
         verbose_name = "SMS log"
         permissions = [("send_sms", "Can send SMS through the API")]
-        indexes = [models.Index(fields=["status", "updated_at"], name="smslog_status_updated")]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="smslog_status_updated"),
+            # The dispatcher's question: which pending messages are due?
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=SMSStatus.PENDING),
+                name="smslog_pending_due",
+            ),
+            # A bulk's progress: counts by status.
+            models.Index(fields=["bulk", "status"], name="smslog_bulk_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bulk", "bulk_index"],
+                condition=Q(bulk__isnull=False),
+                name="smslog_one_row_per_bulk_recipient",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"SMS to {self.masked_to} ({self.status})"

@@ -1,47 +1,56 @@
-"""Writes of SMS logs: record and publish after commit, claim and deliver, move statuses forward.
+"""The request side of delivery: record messages and bulks, publish after commit, cancel.
 
-Nothing here calls the provider inside a transaction, and every status change is a conditional
-UPDATE that only succeeds from a status the transition table allows.
+Nothing here calls the provider or runs in a worker: the worker side is notifications.delivery
+(claim, send, record the outcome) and notifications.recovery (dispatcher, bulk pump).
 """
 
+import hashlib
 import logging
-import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
-from notifications import conf, suppression, tasks
-from notifications.backends import OutboundSMS, SendResult, get_backend
+from notifications import conf, publishing, selectors, suppression
 from notifications.exceptions import (
+    BulkFinished,
     IdempotencyConflict,
     InvalidMessageBody,
-    PermanentProviderError,
-    ProviderError,
-    TransientProviderError,
+    InvalidPhoneNumber,
+    InvalidRecipients,
+    TooManyRecipients,
 )
-from notifications.models import SMSLog
+from notifications.models import BulkSend, SMSLog
 from notifications.phone import normalize_phone_number
 from notifications.segments import count_segments
+from notifications.signals import sms_status_changed
 from notifications.status import SMSStatus
-from notifications.transitions import replay_unmatched_callbacks, transition
 
 logger = logging.getLogger(__name__)
 
+# How long a canceled bulk's flag stays in the cache (the workers' fast check before a call).
+CANCELED_FLAG_TTL = 7 * 24 * 3600
+
 
 def send_sms(
-    *, to: str, body: str, idempotency_key: str | None = None, publish: bool = True
+    *,
+    to: str,
+    body: str,
+    idempotency_key: str | None = None,
+    reference: str = "",
+    publish: bool = True,
 ) -> SMSLog:
-    """Record a message and publish its delivery task once the caller's transaction commits.
+    """Record a message and publish its delivery once the caller's transaction commits.
 
     Returns the SMSLog: `pending`, or `skipped` (nothing published) when SMS_ENABLED is false
     or the recipient opted out. The same idempotency_key never creates a second message: the
     first one is returned (and nothing is published again); reusing a key for another
     recipient or body raises IdempotencyConflict. A broker that cannot take the task does not
-    undo the recorded message (see publish_delivery). With publish=False the caller delivers
-    it itself (deliver_sms_message), as `test_sms` does.
+    undo the recorded message: the dispatcher publishes it. With publish=False the caller
+    delivers it itself (notifications.delivery), as `test_sms` does.
     Raises InvalidPhoneNumber or InvalidMessageBody before anything is written.
     """
     number = normalize_phone_number(to)
@@ -52,15 +61,19 @@ def send_sms(
             return _replayed(existing, number, body)
 
     segments = count_segments(body)
-    skip_reason = _skip_reason(number)
+    skip_reason = suppression.skip_reasons([number]).get(number, "")
+    now = timezone.now()
     message = SMSLog(
         to=number,
         body=body,
         sender=conf.sender(),
         idempotency_key=idempotency_key or None,
+        reference=reference or "",
         segments=segments.segments,
         encoding=segments.encoding,
-        task_id="" if skip_reason else str(uuid.uuid4()),
+        next_attempt_at=now,
+        # Published at commit; set back to empty if the broker does not take it.
+        published_at=now if publish and not skip_reason else None,
     )
     if skip_reason:
         message.status, message.error_message = SMSStatus.SKIPPED, skip_reason
@@ -80,10 +93,14 @@ def send_sms(
         "SMS %s to %s recorded (%d segment(s))", message.id, message.masked_to, segments.segments
     )
     if publish:
-        # Not functools.partial: Django's robust on_commit logs a failure with the callback's
-        # __qualname__, which a partial lacks (the request would then answer 500).
-        transaction.on_commit(lambda: publish_delivery(message.id, message.task_id), robust=True)
+        transaction.on_commit(lambda: _publish_single(message.id), robust=True)
     return message
+
+
+def _publish_single(message_id) -> None:
+    if not publishing.publish_delivery([message_id]):
+        # Never published: the dispatcher's next run picks it up.
+        SMSLog.objects.filter(id=message_id, status=SMSStatus.PENDING).update(published_at=None)
 
 
 def validate_body(body: str) -> str:
@@ -104,224 +121,195 @@ def _replayed(existing: SMSLog, number: str, body: str) -> SMSLog:
     return existing
 
 
-def publish_delivery(message_id, task_id: str, retries: int = 0) -> bool:
-    """Put the delivery task on the broker; the task carries the id only.
+# --- bulk sends --------------------------------------------------------------------------
 
-    Whether the broker took it. When it cannot (down, unreachable: Celery's publish retries
-    and the broker timeouts of config/settings/base.py bound the wait), one warning is logged
-    and the message stays `pending` for requeue_stalled_messages to publish again.
+
+@dataclass(frozen=True)
+class Recipients:
+    """A bulk's recipient list, read: E.164 numbers in first-seen order, and what was refused."""
+
+    numbers: list[str]
+    rejected: list[dict]
+    duplicates: int
+
+
+def read_recipients(recipients) -> Recipients:
+    """Normalize and deduplicate; each invalid entry is reported with its index, not raised.
+
+    Raises InvalidRecipients when `recipients` is not a list, TooManyRecipients above
+    SMS_BULK_MAX_RECIPIENTS.
     """
+    if not isinstance(recipients, list | tuple):
+        raise InvalidRecipients("`recipients` must be a list of phone numbers.")
+    limit = int(conf.get("SMS_BULK_MAX_RECIPIENTS"))
+    if len(recipients) > limit:
+        raise TooManyRecipients(f"A bulk may have at most {limit} recipients.", limit=limit)
+    numbers: dict[str, None] = {}
+    rejected: list[dict] = []
+    normalized: dict[str, str | InvalidPhoneNumber] = {}  # each distinct entry read once
+    duplicates = 0
+    for index, raw in enumerate(recipients):
+        if not isinstance(raw, str):
+            rejected.append(_rejection(index, raw, "A phone number must be a string."))
+            continue
+        if raw not in normalized:
+            try:
+                normalized[raw] = normalize_phone_number(raw)
+            except InvalidPhoneNumber as exc:
+                normalized[raw] = exc
+        number = normalized[raw]
+        if isinstance(number, InvalidPhoneNumber):
+            rejected.append(_rejection(index, raw, number.message))
+        elif number in numbers:
+            duplicates += 1
+        else:
+            numbers[number] = None
+    return Recipients(list(numbers), rejected, duplicates)
+
+
+def _rejection(index: int, raw, message: str) -> dict:
+    value = raw if isinstance(raw, str) else repr(raw)
+    return {"index": index, "value": value[:64], "code": "invalid_phone_number", "message": message}
+
+
+def send_bulk(
+    *,
+    recipients: Sequence,
+    body: str,
+    idempotency_key: str | None = None,
+    reference: str = "",
+    created_by=None,
+) -> BulkSend:
+    """Record a bulk send (one SMSLog per accepted recipient, written in bulk) and start its
+    fan-out in the workers once the caller's transaction commits.
+
+    Invalid entries are reported in `rejected` and the rest are sent; duplicates are sent
+    once. The same idempotency_key returns the first bulk (IdempotencyConflict if the body or
+    the recipients differ). Raises InvalidMessageBody, InvalidRecipients (not a list, or no
+    valid recipient) or TooManyRecipients before anything is written.
+    """
+    body = validate_body(body)
+    read = read_recipients(recipients)
+    if not read.numbers:
+        raise InvalidRecipients(
+            "No recipient is a valid phone number.",
+            details={"recipients": [r["message"] for r in read.rejected[:20]] or ["Empty."]},
+            rejected=read.rejected,
+        )
+    fingerprint = hashlib.sha256("\n".join([body, *read.numbers]).encode()).hexdigest()
+    if idempotency_key:
+        existing = BulkSend.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _bulk_replayed(existing, fingerprint)
     try:
-        tasks.deliver_sms.apply_async(
-            args=[str(message_id)],
-            task_id=task_id,
-            retries=retries,
-            argsrepr=f"('{message_id}',)",
-        )
-    except OperationalError as exc:
-        logger.warning(
-            "SMS %s: the broker did not take its delivery task (%s); "
-            "requeue_stalled_messages will publish it again",
-            message_id,
-            exc,
-        )
-        return False
-    return True
-
-
-def deliver_sms_message(*, message_id, attempt: int, may_retry: bool) -> SMSLog | None:
-    """Claim the message for this attempt, then hand it to the backend outside any transaction.
-
-    Idempotent: the claim is a conditional UPDATE on (status pending, attempts == attempt), so
-    a redelivered or duplicated task finds it claimed and returns None without sending.
-    Raises TransientProviderError when the attempt failed transiently and may_retry; when it
-    may not, the message ends `failed`. Permanent provider errors end `failed` at once.
-    """
-    now = timezone.now()
-    claimed = SMSLog.objects.filter(
-        id=message_id, status=SMSStatus.PENDING, attempts=attempt
-    ).update(attempts=F("attempts") + 1, claimed_at=now, updated_at=now)
-    if not claimed:
-        logger.info("SMS %s attempt %d: already claimed or no longer pending", message_id, attempt)
-        return None
-    message = SMSLog.objects.get(id=message_id)
-    skip_reason = _skip_reason(message.to)
-    if skip_reason:
-        logger.info("SMS %s to %s skipped: %s", message.id, message.masked_to, skip_reason)
-        transition(message.id, SMSStatus.SKIPPED, error_message=skip_reason, claimed_at=None)
-        message.refresh_from_db()
-        return message
-
-    outbound = _outbound(message)
-    try:
-        # A retry first asks whether an earlier attempt got through after all.
-        result = _provider_copy(outbound, message)[1] if attempt else None
-        if result is None:
-            result = get_backend().send(outbound)
-    except PermanentProviderError as exc:
-        _record_failure(message, exc, "permanent error")
-    except TransientProviderError as exc:
-        if not may_retry:
-            _record_failure(message, exc, "retries exhausted")
-            return message
-        # Released for the retry: `claimed_at` cleared means no call is in flight.
-        SMSLog.objects.filter(id=message.id, status=SMSStatus.PENDING).update(
-            error_code=exc.code,
-            error_message=exc.message[:1000],
-            claimed_at=None,
-            updated_at=timezone.now(),
-        )
-        logger.warning(
-            "SMS %s to %s attempt %d failed transiently (%s %s); will retry",
-            message.id,
-            message.masked_to,
-            attempt + 1,
-            exc.code,
-            exc.message,
-        )
-        raise
-    else:
-        _record_acceptance(message, result)
-    message.refresh_from_db()
-    return message
-
-
-def _outbound(message: SMSLog) -> OutboundSMS:
-    return OutboundSMS(
-        to=message.to,
-        body=message.body,
-        sender=message.sender,
-        status_callback=conf.status_callback_url(),
-        reference=str(message.id),
-    )
-
-
-def _provider_copy(outbound: OutboundSMS, message: SMSLog) -> tuple[bool, SendResult | None]:
-    """(whether the backend can tell, the provider's copy of this message if it has one).
-
-    A read timeout, a dropped connection or a 500 can come after the provider accepted the
-    message, and a worker can die during the call: the provider's own list tells. A
-    candidate already recorded for another row is not ours. Raises ProviderError subclasses.
-    """
-    since = message.created_at - timedelta(seconds=conf.get("SMS_PROVIDER_CLOCK_SKEW"))
-    candidates = get_backend().find_sent(outbound, since=since)
-    if candidates is None:
-        return False, None
-    for candidate in candidates:
-        if not SMSLog.objects.filter(provider_sid=candidate.provider_sid).exists():
-            logger.warning(
-                "SMS %s to %s: an earlier attempt reached the provider (%s); not sending again",
-                message.id,
-                message.masked_to,
-                candidate.provider_sid,
-            )
-            return True, candidate
-    return True, None
-
-
-def _skip_reason(number: str) -> str:
-    """Why a message to `number` must not reach the provider ("" when it may)."""
-    if not conf.get("SMS_ENABLED"):
-        return "SMS_ENABLED is false: not sent."
-    if suppression.is_suppressed(number):
-        return "The recipient opted out (STOP): not sent."
-    return ""
-
-
-def _record_acceptance(message: SMSLog, result: SendResult) -> None:
-    """Record the provider's SID and status, and its error when the message already failed.
-
-    An earlier attempt's transient error is cleared. A 21610 (opted out) in the answer
-    suppresses the number, as the same code raised as an error does.
-    """
-    if result.error_code == suppression.OPTED_OUT_ERROR:
-        suppression.suppress(message.to, reason=result.error_code)
-    with transaction.atomic():
-        SMSLog.objects.filter(id=message.id).update(
-            provider_sid=result.provider_sid,
-            provider_payload=result.raw,
-            error_code=result.error_code,
-            error_message=result.error_message[:1000],
-            claimed_at=None,
-            updated_at=timezone.now(),
-        )
-        transition(message.id, result.status)
-        replay_unmatched_callbacks(message_id=message.id, provider_sid=result.provider_sid)
+        with transaction.atomic():
+            bulk = _record_bulk(read, body, fingerprint, idempotency_key, reference, created_by)
+            transaction.on_commit(lambda: _start_bulk(bulk.id), robust=True)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return _bulk_replayed(BulkSend.objects.get(idempotency_key=idempotency_key), fingerprint)
     logger.info(
-        "SMS %s to %s accepted by the provider as %s (%s%s)",
-        message.id,
-        message.masked_to,
-        result.provider_sid,
-        result.status,
-        f" {result.error_code}" if result.error_code else "",
+        "Bulk %s recorded: %d recipients, %d rejected, %d duplicates",
+        bulk.id,
+        bulk.total,
+        len(read.rejected),
+        read.duplicates,
     )
+    return bulk
 
 
-def _record_failure(message: SMSLog, exc: ProviderError, why: str) -> None:
-    if exc.code == suppression.OPTED_OUT_ERROR:
-        suppression.suppress(message.to, reason=exc.code)
-    transition(
-        message.id,
-        SMSStatus.FAILED,
-        error_code=exc.code,
-        error_message=exc.message[:1000],
-        provider_payload=exc.raw,
-        claimed_at=None,
+def _record_bulk(read: Recipients, body, fingerprint, idempotency_key, reference, created_by):
+    segments = count_segments(body)
+    sender = conf.sender()
+    now = timezone.now()
+    bulk = BulkSend.objects.create(
+        body=body,
+        sender=sender,
+        segments=segments.segments,
+        encoding=segments.encoding,
+        total=len(read.numbers),
+        rejected=read.rejected,
+        duplicates=read.duplicates,
+        fingerprint=fingerprint,
+        idempotency_key=idempotency_key or None,
+        reference=reference or "",
+        created_by=created_by if getattr(created_by, "pk", None) else None,
     )
-    logger.warning(
-        "SMS %s to %s failed (%s): %s %s", message.id, message.masked_to, why, exc.code, exc.message
+    skip = suppression.skip_reasons(read.numbers)
+    SMSLog.objects.bulk_create(
+        (
+            SMSLog(
+                to=number,
+                body=body,
+                sender=sender,
+                reference=reference or "",
+                bulk=bulk,
+                bulk_index=index,
+                segments=segments.segments,
+                encoding=segments.encoding,
+                next_attempt_at=now,
+                status=SMSStatus.SKIPPED if number in skip else SMSStatus.PENDING,
+                error_message=skip.get(number, ""),
+            )
+            for index, number in enumerate(read.numbers)
+        ),
+        batch_size=2000,
     )
+    return bulk
 
 
-def requeue_stalled_messages(*, limit: int = 1000) -> dict[str, int]:
-    """Recover `pending` messages that no task will ever pick up again; counts by outcome.
-
-    Not claimed (claimed_at empty) and idle for SMS_STALLED_AFTER seconds: the publish was lost
-    (broker down at commit, broker restarted): published again for the same attempt, which
-    the claim makes safe. Claimed and idle that long: a worker died during the provider call;
-    see _resolve_lost_claim. What the broker does not take now counts as `unresolved`.
-    """
-    cutoff = timezone.now() - timedelta(seconds=conf.get("SMS_STALLED_AFTER"))
-    stalled = SMSLog.objects.filter(status=SMSStatus.PENDING, updated_at__lt=cutoff)
-    counts = dict.fromkeys(("republished", "adopted", "failed", "unresolved"), 0)
-    for message_id, attempts, task_id in stalled.filter(claimed_at__isnull=True).values_list(
-        "id", "attempts", "task_id"
-    )[:limit]:
-        published = publish_delivery(message_id, task_id or str(uuid.uuid4()), retries=attempts)
-        counts["republished" if published else "unresolved"] += 1
-    for message in stalled.filter(claimed_at__isnull=False)[:limit]:
-        counts[_resolve_lost_claim(message)] += 1
-    if any(counts.values()):
-        logger.warning("Stalled SMS recovered: %s", counts)
-    return counts
+def _start_bulk(bulk_id) -> None:
+    # A lost publish is not lost work: the dispatcher revives the pump of a quiet bulk.
+    publishing.publish_bulk_pump(bulk_id)
 
 
-def _resolve_lost_claim(message: SMSLog) -> str:
-    """Ask the provider whether the dead worker's call got through: adopt it, or send again.
-
-    A backend that cannot tell leaves it `failed` (worker_lost) rather than risk a second
-    send; an unreachable provider leaves it for the next sweep.
-    """
-    try:
-        can_tell, copy = _provider_copy(_outbound(message), message)
-    except ProviderError:
-        return "unresolved"
-    if copy is not None:
-        _record_acceptance(message, copy)
-        return "adopted"
-    if not can_tell:
-        transition(
-            message.id,
-            SMSStatus.FAILED,
-            error_code="worker_lost",
-            error_message="The worker stopped during the provider call; not resent.",
+def _bulk_replayed(existing: BulkSend, fingerprint: str) -> BulkSend:
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "This idempotency key was already used for another bulk (body or recipients)."
         )
-        return "failed"
-    released = SMSLog.objects.filter(
-        id=message.id, status=SMSStatus.PENDING, claimed_at=message.claimed_at
-    ).update(claimed_at=None, updated_at=timezone.now())
-    if not released:
-        return "unresolved"
-    # Released, not published: the next sweep publishes it like any other lost task.
-    published = publish_delivery(message.id, str(uuid.uuid4()), retries=message.attempts)
-    return "republished" if published else "unresolved"
+    return existing
+
+
+def cancel_bulk(*, bulk_id) -> BulkSend:
+    """Stop a bulk: nothing more of it is handed to the provider, by any worker.
+
+    Its pending messages end `canceled` at once; a worker holding some checks the cancel
+    before each provider call. Canceling a canceled bulk changes nothing. Raises Http404 for
+    an unknown bulk, BulkFinished for a completed one.
+    """
+    bulk = selectors.bulk_get(bulk_id=bulk_id)
+    now = timezone.now()
+    with transaction.atomic():
+        changed = BulkSend.objects.filter(
+            id=bulk.id, state__in=[BulkSend.State.ACCEPTED, BulkSend.State.SENDING]
+        ).update(state=BulkSend.State.CANCELED, canceled_at=now, finished_at=now, updated_at=now)
+        if not changed:
+            bulk.refresh_from_db()
+            if bulk.state == BulkSend.State.CANCELED:
+                return bulk
+            raise BulkFinished("This bulk has already completed.")
+        # Messages a worker holds are left to it: it cancels them before calling the provider.
+        ids = list(
+            SMSLog.objects.filter(bulk_id=bulk.id, status=SMSStatus.PENDING)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)
+        )
+        SMSLog.objects.filter(id__in=ids, status=SMSStatus.PENDING, lease_owner="").update(
+            status=SMSStatus.CANCELED, updated_at=now
+        )
+        transaction.on_commit(lambda: _announce_canceled(bulk.id, ids), robust=True)
+    try:
+        cache.set(bulk.canceled_flag_key, True, CANCELED_FLAG_TTL)
+    except RedisError:
+        logger.warning("Bulk %s canceled; its cache flag could not be set", bulk.id)
+    logger.info("Bulk %s canceled", bulk.id)
+    bulk.refresh_from_db()
+    return bulk
+
+
+def _announce_canceled(bulk_id, ids) -> None:
+    canceled = SMSLog.objects.filter(id__in=ids, status=SMSStatus.CANCELED)
+    for message_id in canceled.values_list("id", flat=True):
+        sms_status_changed.send(sender=SMSLog, message_id=message_id, status=SMSStatus.CANCELED)

@@ -1,7 +1,9 @@
 """The opt-out list: numbers that replied STOP (or that Twilio reports as opted out, 21610)."""
 
 import logging
+from collections.abc import Iterable
 
+from notifications import conf
 from notifications.models import Suppression
 from notifications.phone import mask_phone_number
 
@@ -15,10 +17,22 @@ OPT_OUT_KEYWORDS = frozenset(
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 OPTED_OUT_ERROR = "21610"  # Twilio: "Attempt to send to unsubscribed recipient"
+SMS_DISABLED = "SMS_ENABLED is false: not sent."
+OPTED_OUT = "The recipient opted out (STOP): not sent."
 
 
 def is_suppressed(number: str) -> bool:
     return Suppression.objects.filter(phone_number=number).exists()
+
+
+def skip_reasons(numbers: Iterable[str]) -> dict[str, str]:
+    """Why each of these numbers must not reach the provider now (one query); the numbers that
+    may are left out."""
+    numbers = list(numbers)
+    if not conf.get("SMS_ENABLED"):
+        return dict.fromkeys(numbers, SMS_DISABLED)
+    suppressed = Suppression.objects.filter(phone_number__in=numbers)
+    return dict.fromkeys(suppressed.values_list("phone_number", flat=True), OPTED_OUT)
 
 
 def suppress(number: str, *, reason: str) -> bool:

@@ -1,45 +1,44 @@
-"""Celery tasks: thin, idempotent, taking ids; the work is in notifications.services."""
+"""Celery tasks: thin, taking ids; the work is in the worker-side modules they call.
+
+Publishing goes through notifications.publishing by task name, so nothing imports this module
+but Celery's autodiscovery: imports go one way.
+"""
 
 from celery import Task, shared_task
 from celery.signals import task_revoked
 from django.db import close_old_connections
 
-from notifications import callbacks, conf, services, verification
+from notifications import callbacks, conf, delivery, publishing, recovery, verification
 from notifications.exceptions import TransientProviderError
 from notifications.retry import retry_delay
 
 
-class SMSDeliveryTask(Task):
-    """Autoretries transient provider errors with our backoff, read from settings at call time."""
-
-    autoretry_for = (TransientProviderError,)
-    acks_late = True
-
-    @property
-    def max_retries(self) -> int:  # type: ignore[override]
-        return int(conf.get("SMS_RETRY_ATTEMPTS"))
-
-    def retry(self, *args, exc=None, countdown=None, eta=None, **kwargs):
-        if countdown is None and eta is None:
-            countdown = retry_delay(
-                self.request.retries, retry_after=getattr(exc, "retry_after", None)
-            )
-        return super().retry(*args, exc=exc, countdown=countdown, eta=eta, **kwargs)
+@shared_task(name=publishing.DELIVER_SMS)
+def deliver_sms(message_ids: list[str]) -> dict[str, int]:
+    if isinstance(message_ids, str):  # a task published by a version that sent one id
+        message_ids = [message_ids]
+    return delivery.deliver_messages(message_ids=message_ids)
 
 
-@shared_task(bind=True, base=SMSDeliveryTask, name="notifications.tasks.deliver_sms")
-def deliver_sms(self: SMSDeliveryTask, message_id: str) -> str | None:
-    message = services.deliver_sms_message(
-        message_id=message_id,
-        attempt=self.request.retries,
-        may_retry=self.request.retries < self.max_retries,
-    )
-    return message.status if message is not None else None
+@shared_task(name=publishing.DELIVER_BULK)
+def deliver_bulk(message_ids: list[str]) -> dict[str, int]:
+    return delivery.deliver_messages(message_ids=message_ids, bulk=True)
 
 
+@shared_task(name=publishing.PUMP_BULK)
+def pump_bulk(bulk_id: str) -> int:
+    return recovery.pump_bulk(bulk_id=bulk_id)
+
+
+@shared_task(name=publishing.DISPATCH_DUE)
+def dispatch_due_messages() -> dict[str, int]:
+    return recovery.dispatch_due_messages()
+
+
+# The beat entry of earlier versions: a database scheduler keeps it until someone deletes it.
 @shared_task(name="notifications.tasks.requeue_stalled_messages")
 def requeue_stalled_messages() -> dict[str, int]:
-    return services.requeue_stalled_messages()
+    return recovery.dispatch_due_messages()
 
 
 @shared_task(name="notifications.tasks.purge_webhook_events")
@@ -57,9 +56,31 @@ def purge_verification_attempts() -> int:
     return verification.verification_attempts_purge()
 
 
-# Published with `expires` (verification.publish_start); retries keep that deadline.
-@shared_task(bind=True, base=SMSDeliveryTask, name="notifications.tasks.start_verification")
-def start_verification(self: SMSDeliveryTask, attempt_id: str) -> str | None:
+class VerificationTask(Task):
+    """Autoretries transient provider errors with our backoff, read from settings at call time.
+
+    A verification is one call the user waits for, published with `expires`: Celery's own
+    retries fit it (unlike messages, whose retries are scheduled in the database).
+    """
+
+    autoretry_for = (TransientProviderError,)
+    acks_late = True
+
+    @property
+    def max_retries(self) -> int:  # type: ignore[override]
+        return int(conf.get("SMS_RETRY_ATTEMPTS"))
+
+    def retry(self, *args, exc=None, countdown=None, eta=None, **kwargs):
+        if countdown is None and eta is None:
+            countdown = retry_delay(
+                self.request.retries, retry_after=getattr(exc, "retry_after", None)
+            )
+        return super().retry(*args, exc=exc, countdown=countdown, eta=eta, **kwargs)
+
+
+# Published with `expires` (publishing.publish_verification_start); retries keep that deadline.
+@shared_task(bind=True, base=VerificationTask, name=publishing.START_VERIFICATION)
+def start_verification(self: VerificationTask, attempt_id: str) -> str | None:
     attempt = verification.verification_send(
         attempt_id=attempt_id,
         attempt=self.request.retries,

@@ -161,10 +161,29 @@ def classify_error(exc: Exception, response=None) -> ProviderError:
         if status >= 500 or status in (0, 408):
             return TransientProviderError(exc.msg, **kwargs)
         return PermanentProviderError(exc.msg, **kwargs)
+    if isinstance(exc, TwilioException) and response is not None and response.status_code >= 400:
+        # A list page that failed ("Unable to fetch page"): Twilio's error is in the response.
+        return classify_error(_rest_exception(response), response)
     if isinstance(exc, TwilioException | requests.RequestException):
         # e.g. an unparseable response body: the request may not have been processed.
         return TransientProviderError(f"Twilio answered unexpectedly: {exc}")
     raise exc
+
+
+def _rest_exception(response) -> TwilioRestException:
+    """The error a failed response carries, as the library raises it for single resources."""
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return TwilioRestException(
+        response.status_code,
+        getattr(response, "url", ""),
+        msg=str(body.get("message") or f"HTTP {response.status_code}"),
+        code=body.get("code"),
+    )
 
 
 def retry_after(response) -> float | None:

@@ -15,9 +15,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
-from notifications import conf, tasks, throttling, twilio_client
+from notifications import conf, publishing, throttling, twilio_client
 from notifications.exceptions import (
     CountryNotAllowed,
     InvalidPhoneNumber,
@@ -107,28 +106,11 @@ def verification_start(
 
 
 def publish_start(attempt_id, task_id: str) -> bool:
-    """Put the send task on the broker: it carries the attempt's id, never the number.
-
-    Whether the broker took it. When it cannot, one warning is logged and the attempt stays
-    `queued` until abandon_stalled_verifications ends it `failed` (task_lost); the user asks
-    for a new code.
-    """
-    try:
-        tasks.start_verification.apply_async(
-            args=[str(attempt_id)],
-            task_id=task_id,
-            expires=float(conf.get("SMS_VERIFY_TASK_EXPIRES")),
-            argsrepr=f"('{attempt_id}',)",
-        )
-    except OperationalError as exc:
-        logger.warning(
-            "Verification %s: the broker did not take its send task (%s); "
-            "abandon_stalled_verifications will close it",
-            attempt_id,
-            exc,
-        )
-        return False
-    return True
+    """Queue the send; when the broker cannot take it, the attempt stays `queued` until
+    abandon_stalled_verifications ends it `failed` (task_lost) and the user asks again."""
+    return publishing.publish_verification_start(
+        attempt_id, task_id, expires=float(conf.get("SMS_VERIFY_TASK_EXPIRES"))
+    )
 
 
 def verification_send(*, attempt_id, attempt: int, may_retry: bool) -> VerificationAttempt | None:

@@ -181,7 +181,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_sms": {"queue": "sms"},
+    "notifications.tasks.deliver_bulk": {"queue": "bulk"},
+    "notifications.tasks.pump_bulk": {"queue": "bulk"},
     "notifications.tasks.start_verification": {"queue": "verify"},
+    "notifications.tasks.dispatch_due_messages": {"queue": "default"},
     "notifications.tasks.requeue_stalled_messages": {"queue": "default"},
     "notifications.tasks.purge_webhook_events": {"queue": "default"},
     "notifications.tasks.purge_verification_attempts": {"queue": "default"},
@@ -191,10 +194,6 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stalled-messages": {
-        "task": "notifications.tasks.requeue_stalled_messages",
-        "schedule": timedelta(minutes=5),
-    },
     "purge-webhook-events": {
         "task": "notifications.tasks.purge_webhook_events",
         "schedule": timedelta(hours=6),
@@ -225,7 +224,10 @@ TWILIO_PHONE_NUMBER = sms_setting(env.str, "TWILIO_PHONE_NUMBER")
 TWILIO_MESSAGING_SERVICE_SID = sms_setting(env.str, "TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_VERIFY_SERVICE_SID = sms_setting(env.str, "TWILIO_VERIFY_SERVICE_SID")
 TWILIO_API_BASE_URL = sms_setting(env.str, "TWILIO_API_BASE_URL")
+# The sender limiter, shared by every worker: segments per minute per sender (0 = off) and
+# segments that may go at once above that rate.
 TWILIO_RATE_LIMIT = sms_setting(env.int, "TWILIO_RATE_LIMIT")
+TWILIO_RATE_BURST = sms_setting(env.int, "TWILIO_RATE_BURST")
 TWILIO_RETRY_DELAY = sms_setting(env.int, "TWILIO_RETRY_DELAY")
 TWILIO_CONNECT_TIMEOUT = sms_setting(env.float, "TWILIO_CONNECT_TIMEOUT")
 TWILIO_READ_TIMEOUT = sms_setting(env.float, "TWILIO_READ_TIMEOUT")
@@ -252,6 +254,23 @@ SMS_RETRY_MIN_DELAY = sms_setting(env.float, "SMS_RETRY_MIN_DELAY")
 # Recovery of lost tasks (s): idle time before a `pending` row is published again, and the
 # clock skew allowed when matching the provider's copy of an earlier attempt.
 SMS_STALLED_AFTER = sms_setting(env.int, "SMS_STALLED_AFTER")
+# Delivery engine: leases, pacing, deferrals, the dispatcher, bulk fan-out (see conf.DEFAULTS).
+SMS_LEASE_SECONDS = sms_setting(env.int, "SMS_LEASE_SECONDS")
+SMS_PACING_HORIZON = sms_setting(env.float, "SMS_PACING_HORIZON")
+SMS_DEFER_COUNTDOWN_MAX = sms_setting(env.int, "SMS_DEFER_COUNTDOWN_MAX")
+SMS_DISPATCH_INTERVAL = sms_setting(env.float, "SMS_DISPATCH_INTERVAL")
+SMS_DISPATCH_BATCH = sms_setting(env.int, "SMS_DISPATCH_BATCH")
+SMS_DISPATCH_TIME_LIMIT = sms_setting(env.float, "SMS_DISPATCH_TIME_LIMIT")
+SMS_SEND_CONCURRENCY = sms_setting(env.int, "SMS_SEND_CONCURRENCY")
+SMS_BULK_MAX_RECIPIENTS = sms_setting(env.int, "SMS_BULK_MAX_RECIPIENTS")
+SMS_BULK_PUMP_INTERVAL = sms_setting(env.float, "SMS_BULK_PUMP_INTERVAL")
+SMS_BULK_LOOKAHEAD = sms_setting(env.float, "SMS_BULK_LOOKAHEAD")
+CELERY_BEAT_SCHEDULE["dispatch-due-messages"] = {
+    "task": "notifications.tasks.dispatch_due_messages",
+    "schedule": SMS_DISPATCH_INTERVAL,
+    # A run that waited longer than its interval has been overtaken by the next one.
+    "options": {"expires": SMS_DISPATCH_INTERVAL},
+}
 SMS_PROVIDER_CLOCK_SKEW = sms_setting(env.int, "SMS_PROVIDER_CLOCK_SKEW")
 SMS_WEBHOOK_DEDUP_TTL = sms_setting(env.int, "SMS_WEBHOOK_DEDUP_TTL")
 SMS_VERIFY_ALLOWED_COUNTRIES = sms_setting(env.list, "SMS_VERIFY_ALLOWED_COUNTRIES")

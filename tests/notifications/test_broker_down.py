@@ -1,7 +1,7 @@
 """A broker that is down when a request commits: the recorded message or start still answers 202.
 
 The Celery app really publishes to a port where nothing listens (no mocks); the row stays for
-the sweepers (requeue_stalled_messages, abandon_stalled_verifications).
+the dispatcher (or abandon_stalled_verifications for a verification start).
 """
 
 import logging
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from notifications import services
+from notifications import recovery
 from notifications.backends import locmem
 from notifications.models import SMSLog, VerificationAttempt
 from notifications.status import SMSStatus
@@ -89,9 +89,10 @@ def test_a_recorded_message_answers_202_when_the_publish_fails(broker_down, staf
     elapsed = time.monotonic() - started
     assert response.status_code == 202, response.content
     message = SMSLog.objects.get(id=response.json()["id"])
-    assert message.status == SMSStatus.PENDING and message.claimed_at is None
-    [line] = warnings_from(caplog, "notifications.services")
-    assert str(message.id) in line.getMessage() and "requeue_stalled_messages" in line.getMessage()
+    assert message.status == SMSStatus.PENDING and message.lease_owner == ""
+    assert message.published_at is None  # never published: the dispatcher's next run takes it
+    [line] = warnings_from(caplog, "notifications.publishing")
+    assert str(message.id) in line.getMessage() and "dispatcher" in line.getMessage()
     assert line.exc_info is None and TO not in line.getMessage()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert elapsed < BROKER_DOWN_BUDGET, f"the request took {elapsed:.2f} s with the broker down"
@@ -111,8 +112,7 @@ def test_what_the_broker_did_not_take_the_sweeper_delivers_once_it_is_back(
     with broker_at(_unused_port()):
         response = staff_client.post("/api/sms/send/", {"to": TO, "body": "late"}, format="json")
     assert response.status_code == 202 and locmem.outbox == []
-    settings.SMS_STALLED_AFTER = 0
-    assert services.requeue_stalled_messages()["republished"] == 1
+    assert recovery.dispatch_due_messages()["published"] == 1
     message = wait_for(
         lambda: SMSLog.objects.filter(id=response.json()["id"], status=SMSStatus.SENT).first(),
         what="sent after the sweep",
@@ -125,10 +125,10 @@ def test_a_sweep_while_the_broker_is_still_down_republishes_nothing_and_says_so(
 ):
     response = staff_client.post("/api/sms/send/", {"to": TO, "body": "still"}, format="json")
     assert response.status_code == 202
-    settings.SMS_STALLED_AFTER = 0
-    counts = services.requeue_stalled_messages()
-    assert (counts["republished"], counts["unresolved"]) == (0, 1)
-    assert SMSLog.objects.get(id=response.json()["id"]).status == SMSStatus.PENDING
+    counts = recovery.dispatch_due_messages()
+    assert (counts["published"], counts["unpublished"]) == (0, 1)
+    message = SMSLog.objects.get(id=response.json()["id"])
+    assert message.status == SMSStatus.PENDING and message.published_at is None
 
 
 def test_a_recorded_verification_start_answers_202_when_the_publish_fails(
@@ -142,7 +142,7 @@ def test_a_recorded_verification_start_answers_202_when_the_publish_fails(
     assert response.status_code == 202, response.content
     [attempt] = VerificationAttempt.objects.all()
     assert attempt.outcome == VerificationAttempt.Outcome.QUEUED
-    [line] = warnings_from(caplog, "notifications.verification")
+    [line] = warnings_from(caplog, "notifications.publishing")
     assert str(attempt.id) in line.getMessage()
     assert "abandon_stalled_verifications" in line.getMessage()
     assert line.exc_info is None and TO not in line.getMessage()
@@ -158,6 +158,6 @@ def test_a_broker_that_never_answers_holds_a_request_a_few_seconds_only(
     elapsed = time.monotonic() - started
     assert response.status_code == 202, response.content
     assert SMSLog.objects.get().status == SMSStatus.PENDING
-    [line] = warnings_from(caplog, "notifications.services")
-    assert "requeue_stalled_messages" in line.getMessage()
+    [line] = warnings_from(caplog, "notifications.publishing")
+    assert "dispatcher" in line.getMessage()
     assert elapsed < SILENT_BROKER_BUDGET, f"the request took {elapsed:.2f} s"

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from notifications import services
+from notifications import delivery, services
 from notifications.models import SMSLog, WebhookEvent
 from notifications.status import TWILIO_UNKNOWN, SMSStatus
 from notifications.suppression import is_suppressed
@@ -137,7 +137,7 @@ def test_an_unknown_status_in_a_create_keeps_the_sid_and_lands_where_it_is_revis
 ):
     message = services.send_sms(to=TO, body="hello")
     with caplog.at_level(logging.WARNING, logger="notifications"):
-        services.deliver_sms_message(message_id=message.id, attempt=0, may_retry=True)
+        delivery.deliver_messages(message_ids=[message.id])
     message.refresh_from_db()
     assert (message.status, message.provider_sid) == (TWILIO_UNKNOWN, twilio_double.sid)
     assert message.provider_payload["status"] == unknown_status  # the raw answer is kept

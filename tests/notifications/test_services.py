@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from notifications import services, transitions
+from notifications import delivery, services, transitions
 from notifications.exceptions import IdempotencyConflict, InvalidMessageBody, InvalidPhoneNumber
 from notifications.models import SMSLog
 from notifications.status import SMSStatus
@@ -20,7 +20,7 @@ def test_it_records_a_pending_message_with_normalized_number_and_segments(
     assert message.to == "+919812345610"
     assert message.status == SMSStatus.PENDING
     assert (message.segments, message.encoding) == (2, "UCS-2")
-    assert message.task_id and message.attempts == 0
+    assert message.attempts == 0 and message.lease_owner == "" and message.published_at
     assert len(callbacks) == 1  # the publish waits for the commit
 
 
@@ -121,6 +121,7 @@ def test_a_number_that_opts_out_after_enqueue_is_skipped_at_delivery():
 
     message = services.send_sms(to="+919812345610", body="hi")
     suppression.suppress("+919812345610", reason="STOP")
-    delivered = services.deliver_sms_message(message_id=message.id, attempt=0, may_retry=True)
-    assert delivered.status == SMSStatus.SKIPPED and "opted out" in delivered.error_message
-    assert locmem.outbox == []
+    assert delivery.deliver_messages(message_ids=[message.id]) == {"skipped": 1}
+    message.refresh_from_db()
+    assert message.status == SMSStatus.SKIPPED and "opted out" in message.error_message
+    assert message.attempts == 0 and locmem.outbox == []

@@ -12,7 +12,8 @@ from django.test import Client
 from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
 
-from notifications import services
+from notifications import delivery, services
+from notifications.backends import BaseSMSBackend, SendResult
 from notifications.models import SMSLog, Suppression, WebhookEvent
 from notifications.signals import sms_status_changed
 from notifications.status import SMSStatus
@@ -58,6 +59,15 @@ def make_message(sid: str, status=SMSStatus.QUEUED) -> SMSLog:
     message = services.send_sms(to="+919812345610", body="hello")
     SMSLog.objects.filter(id=message.id).update(provider_sid=sid, status=status)
     return message
+
+
+class KnownSidBackend(BaseSMSBackend):
+    """Answers with the SID the test chose: its callback could be posted before the answer."""
+
+    sid = ""
+
+    def send(self, message):
+        return SendResult(provider_sid=self.sid, status=SMSStatus.QUEUED)
 
 
 @pytest.fixture
@@ -248,9 +258,9 @@ class TestStatusUpdates:
         sid = "SM" + "7" * 32
         post_signed(client, settings, STATUS_PATH, callback(sid, "delivered"))
         message = services.send_sms(to="+919812345610", body="hello")
-        from notifications.backends import SendResult
-
-        services._record_acceptance(message, SendResult(provider_sid=sid, status=SMSStatus.QUEUED))
+        settings.SMS_BACKEND = f"{__name__}.KnownSidBackend"
+        KnownSidBackend.sid = sid
+        delivery.deliver_messages(message_ids=[message.id])
         assert SMSLog.objects.get(id=message.id).status == SMSStatus.DELIVERED
         assert WebhookEvent.objects.get().outcome == Outcome.APPLIED
 

@@ -5,7 +5,7 @@ from urllib.parse import quote
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from notifications import conf, services
+from notifications import conf, delivery, services
 from notifications.backends import get_backend
 from notifications.checks import check_sms_settings
 from notifications.exceptions import InvalidPhoneNumber, ProviderError
@@ -66,8 +66,9 @@ class Command(BaseCommand):
         """Record the message like any other, then deliver it now, as a worker would.
 
         Recorded through send_sms, so the provider's status callbacks find its SMSLog row;
-        delivered here rather than by a worker, so the answer (the provider's SID, or its
-        error code) is printed even where no worker runs yet. Not retried: the result is final.
+        delivered here by the delivery engine rather than by a worker, so the answer (the
+        provider's SID, or its error code) is printed even where no worker runs yet. A
+        transient failure leaves it to the workers' retries, like any other message.
         """
         message = services.send_sms(to=number, body=body, publish=False)
         self.stdout.write(f"message id           {message.id}")
@@ -75,13 +76,17 @@ class Command(BaseCommand):
             self.stdout.write(f"{label:<21}{url}")
         if message.status == SMSStatus.SKIPPED:
             raise CommandError(f"Not sent: {message.error_message}")
-        delivered = services.deliver_sms_message(message_id=message.id, attempt=0, may_retry=False)
-        if delivered is None:
-            raise CommandError("Something else claimed the message first; follow it above.")
-        message, masked = delivered, mask_phone_number(number)
+        delivery.deliver_messages(message_ids=[message.id])
+        message.refresh_from_db()
+        masked = mask_phone_number(number)
         if message.status in (SMSStatus.FAILED, SMSStatus.UNDELIVERED):
             raise CommandError(
                 f"Sending to {masked} failed: {message.error_code} {message.error_message}"
+            )
+        if message.status == SMSStatus.PENDING:
+            raise CommandError(
+                f"Not sent yet to {masked}: {message.error_code or 'rate limit'} "
+                f"{message.error_message}; the workers retry it (follow it above)."
             )
         self.stdout.write(
             self.style.SUCCESS(f"Sent to {masked}: {message.provider_sid} ({message.status})")
