@@ -8,7 +8,7 @@ from celery import Task, shared_task
 from celery.signals import task_revoked
 from django.db import close_old_connections
 
-from notifications import callbacks, conf, delivery, publishing, recovery, verification
+from notifications import callbacks, conf, delivery, publishing, recovery, verification_worker
 from notifications.exceptions import TransientProviderError
 from notifications.retry import retry_delay
 
@@ -48,12 +48,12 @@ def purge_webhook_events() -> int:
 
 @shared_task(name="notifications.tasks.abandon_stalled_verifications")
 def abandon_stalled_verifications() -> int:
-    return verification.verification_abandon_stalled()
+    return verification_worker.verification_abandon_stalled()
 
 
 @shared_task(name="notifications.tasks.purge_verification_attempts")
 def purge_verification_attempts() -> int:
-    return verification.verification_attempts_purge()
+    return verification_worker.verification_attempts_purge()
 
 
 class VerificationTask(Task):
@@ -81,7 +81,7 @@ class VerificationTask(Task):
 # Published with `expires` (publishing.publish_verification_start); retries keep that deadline.
 @shared_task(bind=True, base=VerificationTask, name=publishing.START_VERIFICATION)
 def start_verification(self: VerificationTask, attempt_id: str) -> str | None:
-    attempt = verification.verification_send(
+    attempt = verification_worker.verification_send(
         attempt_id=attempt_id,
         attempt=self.request.retries,
         may_retry=self.request.retries < self.max_retries,
@@ -94,7 +94,7 @@ def _record_expired_verification(sender=None, request=None, expired=False, **kwa
     """An expired send is revoked by the worker without running: say so on the attempt."""
     if expired and getattr(sender, "name", "") == start_verification.name and request:
         try:
-            verification.verification_expired(task_id=request.id)
+            verification_worker.verification_expired(task_id=request.id)
         finally:
             # This runs in the worker's consumer thread, where no task hook tidies connections.
             close_old_connections()

@@ -11,6 +11,7 @@ from notifications.backends import locmem
 @pytest.fixture(autouse=True)
 def _clean_outbox_and_cache(request):
     locmem.outbox.clear()
+    locmem.verification_outbox.clear()
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         from django.core.cache import cache
 

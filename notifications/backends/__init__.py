@@ -3,9 +3,26 @@
 from django.utils.module_loading import import_string
 
 from notifications import conf
-from notifications.backends.base import BaseSMSBackend, OutboundSMS, SendResult
+from notifications.backends.base import (
+    MAX_CHECK_ATTEMPTS,
+    NO_PENDING_VERIFICATION,
+    BaseSMSBackend,
+    OutboundSMS,
+    SendResult,
+    VerificationChecked,
+    VerificationStarted,
+)
 
-__all__ = ["BaseSMSBackend", "OutboundSMS", "SendResult", "get_backend"]
+__all__ = [
+    "MAX_CHECK_ATTEMPTS",
+    "NO_PENDING_VERIFICATION",
+    "BaseSMSBackend",
+    "OutboundSMS",
+    "SendResult",
+    "VerificationChecked",
+    "VerificationStarted",
+    "get_backend",
+]
 
 
 def get_backend(path: str | None = None, **kwargs) -> BaseSMSBackend:

@@ -1,14 +1,17 @@
-"""Keeps messages in `outbox` (a module-level list) instead of sending them: for tests."""
+"""Keeps messages in `outbox` and verification codes in `verification_outbox` (module-level
+lists) instead of sending them: for tests (codes are checked locally, local_verify)."""
 
 import uuid
 
 from notifications.backends.base import BaseSMSBackend, OutboundSMS, SendResult
+from notifications.backends.local_verify import IssuedCode, LocalVerification
 from notifications.status import SMSStatus
 
 outbox: list[OutboundSMS] = []
+verification_outbox: list[IssuedCode] = []
 
 
-class LocmemBackend(BaseSMSBackend):
+class LocmemBackend(LocalVerification, BaseSMSBackend):
     def send(self, message: OutboundSMS) -> SendResult:
         outbox.append(message)
         return SendResult(
@@ -16,3 +19,6 @@ class LocmemBackend(BaseSMSBackend):
             status=SMSStatus.SENT,
             raw={"backend": "locmem"},
         )
+
+    def deliver_code(self, issued: IssuedCode) -> None:
+        verification_outbox.append(issued)

@@ -1,16 +1,24 @@
-"""Sends through Twilio's Messages API (via notifications.twilio_client, which owns the library)."""
+"""Sends through Twilio's Messages API and verifies through Twilio Verify (via
+notifications.twilio_client, which owns the library)."""
 
 from datetime import datetime
 
 from django.core import checks
 
 from notifications import conf, twilio_client
-from notifications.backends.base import BaseSMSBackend, OutboundSMS, SendResult
+from notifications.backends.base import (
+    BaseSMSBackend,
+    OutboundSMS,
+    SendResult,
+    VerificationChecked,
+    VerificationStarted,
+)
 from notifications.status import from_twilio
 
 
 class TwilioBackend(BaseSMSBackend):
     required_settings = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+    required_verification_settings = ("TWILIO_VERIFY_SERVICE_SID",)
 
     @classmethod
     def check(cls) -> list[checks.CheckMessage]:
@@ -40,6 +48,20 @@ class TwilioBackend(BaseSMSBackend):
         sender = message.sender or conf.sender()
         payloads = twilio_client.list_recent_messages(to=message.to, sender=sender, since=since)
         return [_result(p) for p in payloads if p.get("body") == message.body]
+
+    def start_verification(self, *, to: str, channel: str) -> VerificationStarted:
+        self.require_verification_settings()
+        payload = twilio_client.start_verification(to=to, channel=channel)
+        return VerificationStarted(sid=payload["sid"], status=payload["status"])
+
+    def check_verification(
+        self, *, to: str, code: str, timeout: float | None = None
+    ) -> VerificationChecked:
+        self.require_verification_settings()
+        payload = twilio_client.check_verification(to=to, code=code, timeout=timeout)
+        return VerificationChecked(
+            sid=payload["sid"] or "", status=payload["status"], valid=payload["valid"]
+        )
 
 
 def _result(payload: dict) -> SendResult:

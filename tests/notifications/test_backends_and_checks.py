@@ -3,6 +3,8 @@
 import io
 
 import pytest
+from django.core import checks
+from django.core.checks import run_checks
 
 from notifications.backends import BaseSMSBackend, OutboundSMS, get_backend
 from notifications.backends.console import ConsoleBackend
@@ -67,6 +69,7 @@ def test_an_unimportable_backend_is_refused(settings):
         ({"TWILIO_ACCOUNT_SID": ""}, {"notifications.E003"}),
         ({"TWILIO_AUTH_TOKEN": ""}, {"notifications.E003"}),
         ({"TWILIO_PHONE_NUMBER": "", "TWILIO_MESSAGING_SERVICE_SID": ""}, {"notifications.E004"}),
+        ({"TWILIO_VERIFY_SERVICE_SID": ""}, {"notifications.W001"}),
     ],
 )
 def test_the_twilio_backend_needs_credentials_and_a_sender(settings, missing, expected):
@@ -81,6 +84,8 @@ class BrandedSender(TwilioBackend):
 
 
 class PartnerBackend(BaseSMSBackend):
+    """A third-party backend that sends messages and cannot verify phone numbers."""
+
     required_settings = ("SMS_PARTNER_API_KEY",)
 
 
@@ -89,6 +94,7 @@ class PartnerBackend(BaseSMSBackend):
     [
         ({"TWILIO_AUTH_TOKEN": ""}, {"notifications.E003"}),
         ({"TWILIO_PHONE_NUMBER": "", "TWILIO_MESSAGING_SERVICE_SID": ""}, {"notifications.E004"}),
+        ({"TWILIO_VERIFY_SERVICE_SID": ""}, {"notifications.W001"}),
     ],
 )
 def test_a_subclass_of_the_twilio_backend_keeps_its_checks(settings, missing, expected):
@@ -100,10 +106,46 @@ def test_a_subclass_of_the_twilio_backend_keeps_its_checks(settings, missing, ex
 
 def test_a_backend_declares_the_settings_it_requires(settings):
     settings.SMS_BACKEND = f"{__name__}.PartnerBackend"
-    [error] = check_sms_settings()
+    [error] = [e for e in check_sms_settings() if e.is_serious()]
     assert error.id == "notifications.E003" and "SMS_PARTNER_API_KEY" in error.msg
     settings.SMS_PARTNER_API_KEY = "key"
+    assert [e for e in check_sms_settings() if e.is_serious()] == []
+
+
+def test_a_missing_verify_service_is_a_warning_that_names_it_and_says_what_follows(settings):
+    settings.SMS_BACKEND = f"{__name__}.BrandedSender"
+    settings.TWILIO_VERIFY_SERVICE_SID = ""
+    [warning] = check_sms_settings()
+    assert warning.level == checks.WARNING and not warning.is_serious()
+    assert warning.msg == (
+        "Phone verification will fail: TWILIO_VERIFY_SERVICE_SID is required for phone "
+        f"verification by the SMS backend {__name__}.BrandedSender. Starts end `failed` "
+        "(not_configured) and checks answer 503."
+    )
+    assert "SILENCED_SYSTEM_CHECKS" in warning.hint
+
+
+def test_a_backend_that_cannot_verify_is_warned_about(settings):
+    settings.SMS_BACKEND = f"{__name__}.PartnerBackend"
+    settings.SMS_PARTNER_API_KEY = "key"
+    [warning] = check_sms_settings()
+    assert warning.id == "notifications.W001" and "cannot verify phone numbers" in warning.msg
+
+
+@pytest.mark.parametrize("backend", ["console.ConsoleBackend", "locmem.LocmemBackend"])
+def test_the_local_backends_verify_without_any_provider_setting(settings, backend):
+    settings.SMS_BACKEND = f"notifications.backends.{backend}"
+    settings.TWILIO_VERIFY_SERVICE_SID = ""
+    settings.TWILIO_ACCOUNT_SID = ""
     assert check_sms_settings() == []
+
+
+def test_a_deployment_that_never_verifies_may_silence_the_warning(settings):
+    settings.SMS_BACKEND = "notifications.backends.twilio.TwilioBackend"
+    settings.TWILIO_VERIFY_SERVICE_SID = ""
+    assert "notifications.W001" in {m.id for m in run_checks() if not m.is_silenced()}
+    settings.SILENCED_SYSTEM_CHECKS = ["notifications.W001"]
+    assert "notifications.W001" not in {m.id for m in run_checks() if not m.is_silenced()}
 
 
 def test_something_that_is_not_a_backend_is_refused(settings):

@@ -72,6 +72,14 @@ def test_missing_twilio_credentials_are_reported(settings, capsys):
     assert "TWILIO_ACCOUNT_SID is required" in capsys.readouterr().err
 
 
+def test_a_missing_verify_service_is_shown_but_does_not_fail_the_check(sandbox, settings, capsys):
+    settings.TWILIO_VERIFY_SERVICE_SID = ""
+    call_command("test_sms")
+    out, err = capsys.readouterr()
+    assert "notifications.W001: Phone verification will fail" in err
+    assert "credentials          accepted by Twilio" in out and "Settings look right" in out
+
+
 @pytest.mark.django_db
 def test_against_the_sandbox_it_checks_credentials_and_sends_for_real(sandbox, capsys):
     call_command("test_sms", "--to", "+919812345610", "--body", "real send")

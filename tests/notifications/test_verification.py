@@ -18,7 +18,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from twilio.base.exceptions import TwilioRestException
 
-from notifications import twilio_client, verification
+from notifications import twilio_client, verification, verification_worker
+from notifications.backends import get_backend
 from notifications.exceptions import (
     PermanentProviderError,
     ProviderUnavailable,
@@ -246,7 +247,7 @@ def test_a_refusal_carries_retry_after_into_the_header_and_details():
 class TestCheckAgainstTheSandbox:
     def started(self, sandbox, number=TO) -> str:
         """A verification started at the sandbox the way the worker does it; its code."""
-        twilio_client.start_verification(to=number, channel="sms")
+        get_backend().start_verification(to=number, channel="sms")
         return code_sent_to(sandbox, number)
 
     def test_the_right_code_is_approved_and_recorded(self, sandbox, api_client):
@@ -568,7 +569,7 @@ def test_old_verification_attempts_are_purged():
     recent = VerificationAttempt.objects.create(
         kind=Kind.CHECK, phone_number=TO, outcome=Outcome.PENDING
     )
-    assert verification.verification_attempts_purge() == 1
+    assert verification_worker.verification_attempts_purge() == 1
     assert list(VerificationAttempt.objects.values_list("id", flat=True)) == [recent.id]
 
 
@@ -586,7 +587,7 @@ def test_starts_whose_task_was_lost_end_failed_after_the_task_would_have_expired
     fresh = VerificationAttempt.objects.create(
         kind=Kind.START, phone_number=TO, outcome=Outcome.QUEUED
     )
-    assert verification.verification_abandon_stalled() == 1
+    assert verification_worker.verification_abandon_stalled() == 1
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert (lost.outcome, lost.error_code) == (Outcome.FAILED, "task_lost")

@@ -33,9 +33,12 @@ class Command(BaseCommand):
             f"TWILIO_API_BASE_URL  {conf.get('TWILIO_API_BASE_URL') or 'https://*.twilio.com'}"
         )
         self.stdout.write(f"status callback URL  {conf.status_callback_url()}")
-        problems = check_sms_settings()
-        for problem in problems:
-            self.stderr.write(self.style.ERROR(f"{problem.id}: {problem.msg}"))
+        problems = []  # a warning (W001: no phone verification) does not stop a test send
+        for message in check_sms_settings():
+            style = self.style.ERROR if message.is_serious() else self.style.WARNING
+            self.stderr.write(style(f"{message.id}: {message.msg}"))
+            if message.is_serious():
+                problems.append(message)
         if not problems:
             self._check_credentials()
         if to is None:
