@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.phone import mask_phone_number
+from notifications.phone import mask_phone_number, mask_phone_numbers_in
 from notifications.status import SMSStatus
 
 
@@ -64,7 +64,7 @@ class BulkSend(models.Model):
 
 
 def canceled_flag_key(bulk_id) -> str:
-    return f"bulk-canceled:{bulk_id}"
+    return f"sms:bulk:{bulk_id}:canceled"
 
 
 class SMSLog(models.Model):
@@ -241,3 +241,14 @@ class VerificationAttempt(models.Model):
     @property
     def masked_phone_number(self) -> str:
         return mask_phone_number(self.phone_number)
+
+    @staticmethod
+    def error_fields(error) -> dict:
+        """A provider error (a ProviderError, or None) as this row keeps it: code and message.
+
+        Provider messages may quote the number ("Invalid 'To' Phone Number: +91..."): masked.
+        """
+        if error is None:
+            return {"error_code": "", "error_message": ""}
+        message = mask_phone_numbers_in(error.message or "")
+        return {"error_code": error.code[:32], "error_message": message[:255]}

@@ -7,6 +7,8 @@ import phonenumbers
 from notifications import conf
 from notifications.exceptions import InvalidPhoneNumber
 
+LETTERS = re.compile(r"[^\W\d_]")  # any letter, in any script
+
 
 def normalize_phone_number(raw: str, *, region: str | None = None) -> str:
     """The E.164 form of `raw` (national numbers read in SMS_DEFAULT_REGION).
@@ -17,6 +19,10 @@ def normalize_phone_number(raw: str, *, region: str | None = None) -> str:
     text = (raw or "").strip()
     if not text:
         raise InvalidPhoneNumber("A phone number is required.")
+    if LETTERS.search(text):
+        # phonenumbers reads letters as keypad digits (1-800-FLOWERS); a recipient typed with
+        # letters is a typo here, not a vanity number.
+        raise InvalidPhoneNumber("A phone number has digits only.")
     try:
         parsed = phonenumbers.parse(text, region or conf.get("SMS_DEFAULT_REGION"))
     except phonenumbers.NumberParseException as exc:

@@ -5,16 +5,17 @@ Nothing here calls the provider or runs in a worker: the worker side is notifica
 """
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from notifications import conf, publishing, selectors, suppression
+from notifications.bulk_insert import insert_rows
 from notifications.exceptions import (
     BulkFinished,
     IdempotencyConflict,
@@ -25,6 +26,7 @@ from notifications.exceptions import (
 )
 from notifications.models import BulkSend, SMSLog
 from notifications.phone import normalize_phone_number
+from notifications.redis_client import get_redis
 from notifications.segments import count_segments
 from notifications.signals import sms_status_changed
 from notifications.status import SMSStatus
@@ -168,8 +170,11 @@ def read_recipients(recipients) -> Recipients:
 
 
 def _rejection(index: int, raw, message: str) -> dict:
-    value = raw if isinstance(raw, str) else repr(raw)
-    return {"index": index, "value": value[:64], "code": "invalid_phone_number", "message": message}
+    # The entry as sent (as JSON text when not a string), with what neither a jsonb column nor
+    # a UTF-8 response can hold (a NUL, half of a surrogate pair) escaped.
+    value = (raw if isinstance(raw, str) else json.dumps(raw, default=str))[:64]
+    value = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in value)
+    return {"index": index, "value": value, "code": "invalid_phone_number", "message": message}
 
 
 def send_bulk(
@@ -191,9 +196,10 @@ def send_bulk(
     body = validate_body(body)
     read = read_recipients(recipients)
     if not read.numbers:
+        message = "No recipient is a valid phone number." if read.rejected else "The list is empty."
         raise InvalidRecipients(
-            "No recipient is a valid phone number.",
-            details={"recipients": [r["message"] for r in read.rejected[:20]] or ["Empty."]},
+            message,
+            details={"recipients": [r["message"] for r in read.rejected[:20]] or [message]},
             rejected=read.rejected,
         )
     fingerprint = hashlib.sha256("\n".join([body, *read.numbers]).encode()).hexdigest()
@@ -237,25 +243,24 @@ def _record_bulk(read: Recipients, body, fingerprint, idempotency_key, reference
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
     skip = suppression.skip_reasons(read.numbers)
-    SMSLog.objects.bulk_create(
+    template = SMSLog(
+        body=body,
+        sender=sender,
+        reference=reference or "",
+        bulk=bulk,
+        segments=segments.segments,
+        encoding=segments.encoding,
+        next_attempt_at=now,
+    )
+    insert_rows(
+        template,
+        ("to", "bulk_index", "status", "error_message"),
         (
-            SMSLog(
-                to=number,
-                body=body,
-                sender=sender,
-                reference=reference or "",
-                bulk=bulk,
-                bulk_index=index,
-                segments=segments.segments,
-                encoding=segments.encoding,
-                next_attempt_at=now,
-                status=SMSStatus.SKIPPED if number in skip else SMSStatus.PENDING,
-                error_message=skip.get(number, ""),
-            )
+            (number, index, SMSStatus.SKIPPED if number in skip else SMSStatus.PENDING,
+             skip.get(number, ""))
             for index, number in enumerate(read.numbers)
         ),
-        batch_size=2000,
-    )
+    )  # fmt: skip
     return bulk
 
 
@@ -301,7 +306,7 @@ def cancel_bulk(*, bulk_id) -> BulkSend:
         )
         transaction.on_commit(lambda: _announce_canceled(bulk.id, ids), robust=True)
     try:
-        cache.set(bulk.canceled_flag_key, True, CANCELED_FLAG_TTL)
+        get_redis().set(bulk.canceled_flag_key, 1, ex=CANCELED_FLAG_TTL)
     except RedisError:
         logger.warning("Bulk %s canceled; its cache flag could not be set", bulk.id)
     logger.info("Bulk %s canceled", bulk.id)

@@ -135,6 +135,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Named after their model: a bare "StateEnum" says nothing in a client's generated code.
+    "ENUM_NAME_OVERRIDES": {"BulkSendStateEnum": "notifications.models.BulkSend.State"},
 }
 
 # --- Celery (read by worker/ with the CELERY_ namespace) --------------------------------
@@ -168,6 +170,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
+    # A worker takes from its queues in the order it lists them (worker/app.py: verify, sms,
+    # default, bulk), not in turn: a verification code never waits behind a bulk's tasks.
+    "queue_order_strategy": "priority",
 }
 # One quick retry: what a pooled connection left stale by a broker restart needs.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

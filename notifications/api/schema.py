@@ -89,6 +89,31 @@ CODES = _table(
         {"phone_number": ["Verification codes are not sent to this country."]},
     ),
     ErrorCode(
+        "invalid_recipients",
+        400,
+        "`recipients` is not a list, or no entry is a valid phone number (`details.rejected` "
+        "gives each entry's index and error)",
+        "No recipient is a valid phone number.",
+        {
+            "recipients": ["This phone number is not valid."],
+            "rejected": [
+                {
+                    "index": 0,
+                    "value": "+91 98123 456",
+                    "code": "invalid_phone_number",
+                    "message": "This phone number is not valid.",
+                }
+            ],
+        },
+    ),
+    ErrorCode(
+        "too_many_recipients",
+        400,
+        "more recipients than SMS_BULK_MAX_RECIPIENTS (default 10,000) in one request",
+        "A bulk may have at most 10000 recipients.",
+        {"recipients": ["A bulk may have at most 10000 recipients."], "max_recipients": 10000},
+    ),
+    ErrorCode(
         "parse_error",
         400,
         "the body is not valid JSON (or nested too deeply)",
@@ -130,6 +155,12 @@ CODES = _table(
                 "This idempotency key was already used for another recipient or body."
             ]
         },
+    ),
+    ErrorCode(
+        "bulk_finished",
+        409,
+        "the bulk has completed: every message was already handed to the provider",
+        "This bulk has already completed.",
     ),
     ErrorCode(
         "payload_too_large",

@@ -37,6 +37,7 @@ class SMSOutputSerializer(serializers.ModelSerializer):
             "error_message",
             "attempts",
             "segments",
+            "reference",
             "created_at",
             "updated_at",
         )
@@ -122,6 +123,13 @@ class SMSSendApi(APIView):
         idempotency_key = idempotency_key_field(
             required=False, help_text="The same key returns the first message, never a second."
         )
+        reference = serializers.CharField(
+            max_length=SMSLog._meta.get_field("reference").max_length,
+            required=False,
+            allow_blank=True,
+            validators=[no_control_characters],
+            help_text="Your own reference (e.g. the event it tells of), kept on the message.",
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -163,6 +171,7 @@ class SMSSendApi(APIView):
             to=data["to"],
             body=data["body"],
             idempotency_key=data.get("idempotency_key") or header_key,
+            reference=data.get("reference", ""),
         )
         return Response(SMSOutputSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 

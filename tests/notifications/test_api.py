@@ -22,6 +22,7 @@ RESOURCE_FIELDS = {
     "error_message",
     "attempts",
     "segments",
+    "reference",
     "created_at",
     "updated_at",
 }
@@ -292,3 +293,14 @@ def test_sms_disabled_still_answers_202_with_a_skipped_message(staff_client, set
     settings.SMS_ENABLED = False
     response = staff_client.post(SEND, {"to": "+919812345610", "body": "x"}, format="json")
     assert response.status_code == 202 and response.json()["status"] == SMSStatus.SKIPPED
+
+
+def test_a_single_send_keeps_the_callers_reference(staff_client):
+    response = staff_client.post(
+        SEND,
+        {"to": "+919812345610", "body": "hi", "reference": "application:42:status:selected"},
+        format="json",
+    )
+    assert response.status_code == 202
+    assert response.json()["reference"] == "application:42:status:selected"
+    assert SMSLog.objects.get().reference == "application:42:status:selected"

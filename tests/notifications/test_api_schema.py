@@ -29,6 +29,33 @@ ERRORS = {
         404: {"not_found"},
         406: {"not_acceptable"},
     },
+    ("post", "/api/sms/bulk/"): {
+        400: {
+            "validation_error",
+            "invalid_recipients",
+            "too_many_recipients",
+            "invalid_body",
+            "parse_error",
+        },
+        401: {"not_authenticated", "authentication_failed"},
+        403: {"permission_denied"},
+        409: {"idempotency_conflict"},
+        429: {"throttled"},
+        **JSON_BODY,
+    },
+    ("get", "/api/sms/bulk/{bulk_id}/"): {
+        401: {"not_authenticated", "authentication_failed"},
+        403: {"permission_denied"},
+        404: {"not_found"},
+        406: {"not_acceptable"},
+    },
+    ("post", "/api/sms/bulk/{bulk_id}/cancel/"): {
+        401: {"not_authenticated", "authentication_failed"},
+        403: {"permission_denied"},
+        404: {"not_found"},
+        406: {"not_acceptable"},
+        409: {"bulk_finished"},
+    },
     ("post", "/api/sms/verify/start/"): {
         400: {
             "validation_error",
@@ -58,6 +85,7 @@ ERRORS = {
 }
 RETRY_AFTER = {
     ("post", "/api/sms/send/"): {429},
+    ("post", "/api/sms/bulk/"): {429},
     ("post", "/api/sms/verify/start/"): {429},
     ("post", "/api/sms/verify/check/"): {429, 503},
 }
@@ -150,6 +178,13 @@ def test_components_have_meaningful_names(schema):
     names = set(schema["components"]["schemas"])
     assert not {name for name in names if name.endswith(("Input", "Output"))}
     assert {"SMSSendRequest", "SMSMessage", "ErrorEnvelope"} <= names
+    assert {
+        "BulkSendRequest",
+        "BulkSend",
+        "BulkCounts",
+        "BulkRejection",
+        "BulkSendStateEnum",
+    } <= names
 
 
 def test_every_body_has_an_example_and_none_is_a_placeholder(schema):

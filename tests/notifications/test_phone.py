@@ -44,3 +44,12 @@ def test_it_masks_all_but_the_prefix_and_last_two_digits():
 def test_it_knows_the_region_of_a_number():
     assert region_of("+919812345610") == "IN"
     assert region_of("+12015550123") == "US"
+
+
+@pytest.mark.parametrize(
+    "raw", ["98000abcde", "+91 98123 4561O", "1-800-FLOWERS", "+9198123४5610x"]
+)
+def test_letters_are_a_typo_not_keypad_digits(raw):
+    """phonenumbers would read letters as keypad digits and accept a different number."""
+    with pytest.raises(InvalidPhoneNumber, match="digits only"):
+        normalize_phone_number(raw)

@@ -1,4 +1,4 @@
-"""Read-only admin for the audit trail: SMS logs, webhook events, opt-outs, verifications.
+"""The admin's common ground: read-only audit pages with every phone number masked.
 
 No full phone number is ever shown: the number field is masked, and so is every number inside
 a stored text or payload (a provider's response, a webhook's parameters, an error message, a
@@ -11,13 +11,11 @@ import json
 
 from django.contrib import admin
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from notifications.exceptions import InvalidPhoneNumber
-from notifications.models import SMSLog, Suppression, VerificationAttempt, WebhookEvent
 from notifications.phone import mask_phone_number, mask_phone_numbers_in, normalize_phone_number
 
 
@@ -110,82 +108,3 @@ class AuditAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self.deletable and super().has_delete_permission(request, obj)
-
-
-@admin.register(SMSLog)
-class SMSLogAdmin(AuditAdmin):
-    phone_field = "to"
-    list_display = ("short_id", "masked_number", "status", "error_code", "attempts", "created")
-    list_filter = ("status", "created_at", "error_code")
-    date_hierarchy = "created_at"
-    search_fields = ("provider_sid", "idempotency_key")
-    ordering = ("-created_at",)
-
-    @admin.display(description="id", ordering="id")
-    def short_id(self, obj) -> str:
-        return format_html('<span title="{}">{}</span>', obj.id, str(obj.id)[:8])
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, obj) -> str:
-        return short_time(obj.created_at)
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(AuditAdmin):
-    list_display = ("received", "kind", "sid", "provider_status", "outcome", "message_link")
-    list_filter = ("kind", "outcome", "provider_status", "received_at")
-    search_fields = ("provider_sid", "idempotency_token")
-    date_hierarchy = "received_at"
-
-    @admin.display(description="received", ordering="received_at")
-    def received(self, obj) -> str:
-        return short_time(obj.received_at)
-
-    @admin.display(description="sid", ordering="provider_sid")
-    def sid(self, obj) -> str:
-        return short_sid(obj.provider_sid)
-
-    @admin.display(description="message")
-    def message_link(self, obj) -> str:
-        if not obj.message_id:
-            return ""
-        url = reverse("admin:notifications_smslog_change", args=[obj.message_id])
-        return format_html('<a href="{}">{}</a>', url, str(obj.message_id)[:8])
-
-
-@admin.register(Suppression)
-class SuppressionAdmin(AuditAdmin):
-    """Operators may lift a suppression (delete) after the person asked by other means."""
-
-    phone_field = "phone_number"
-    deletable = True
-    list_display = ("masked_number", "reason", "created_at")
-    list_filter = ("reason",)
-
-
-@admin.register(VerificationAttempt)
-class VerificationAttemptAdmin(AuditAdmin):
-    """Abuse review of verification requests."""
-
-    phone_field = "phone_number"
-    list_display = ("created", "kind_code", "masked_number", "outcome", "refused_by", "ip")
-    list_filter = ("kind", "outcome", "throttle", "created_at")
-    date_hierarchy = "created_at"
-    search_fields = ("verification_sid", "client_ip")
-    ordering = ("-created_at",)
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, obj) -> str:
-        return short_time(obj.created_at)
-
-    @admin.display(description="kind", ordering="kind")
-    def kind_code(self, obj) -> str:
-        return obj.kind  # `start` / `check`: the labels would take three lines
-
-    @admin.display(description="limit or error")
-    def refused_by(self, obj) -> str:
-        return breakable(obj.throttle, "_") if obj.throttle else obj.error_code
-
-    @admin.display(description="client ip", ordering="client_ip")
-    def ip(self, obj) -> str:
-        return breakable(obj.client_ip, ":") if obj.client_ip else ""
