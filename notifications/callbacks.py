@@ -39,6 +39,12 @@ def status_callback_apply(*, params, idempotency_token: str = "") -> str:
             get_redis().delete(*keys)  # let Twilio's retry of this callback be applied
             raise
     _record(Outcome(outcome), WebhookEvent.Kind.STATUS, params, idempotency_token, message_id)
+    if outcome == Outcome.UNKNOWN:
+        # The worker may have committed this SID since we looked (it replays unknown events
+        # after its commit; one of the two sees the other's write).
+        message_id = SMSLog.objects.filter(provider_sid=sid).values_list("id", flat=True).first()
+        if message_id is not None:
+            transitions.replay_unmatched_callbacks(message_id=message_id, provider_sid=sid)
     return outcome
 
 

@@ -4,23 +4,18 @@ Each command runs exactly as written in the Procfile, against the suite's databa
 index and the sandbox, through a settings module written for the test.
 """
 
-import os
 import re
-import signal
 import socket
-import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings as django_settings
-from django.db import connection
 
 from notifications import services
 from tests.helpers import wait_for
+from tests.processes import running, worker_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,76 +35,33 @@ def procfile_command(name: str) -> str:
 @pytest.fixture
 def environment(tmp_path, sandbox):
     """The subprocesses' environment: the suite's settings, database, Redis index and sandbox."""
-    (tmp_path / "procfile_settings.py").write_text(
-        "from config.settings.test import *  # noqa\n"
-        f"DATABASES['default']['NAME'] = {connection.settings_dict['NAME']!r}\n"
-        f"CELERY_BROKER_URL = {django_settings.CELERY_BROKER_URL!r}\n"
-        f"CACHES['default']['LOCATION'] = {django_settings.CACHES['default']['LOCATION']!r}\n"
-        "SMS_BACKEND = 'notifications.backends.twilio.TwilioBackend'\n"
-        f"TWILIO_API_BASE_URL = {sandbox.base_url!r}\n"
-        "CELERY_BEAT_SCHEDULE = {'purge-webhook-events': {\n"
-        "    'task': 'notifications.tasks.purge_webhook_events', 'schedule': 1.0}}\n"
-    )
     from worker import app
 
     app.control.purge()  # nothing left over from other tests for these workers
-    yield {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "procfile_settings",
-        "DJANGO_ENV_FILE": "",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-    }
+    yield worker_environment(
+        tmp_path,
+        sandbox,
+        CELERY_BEAT_SCHEDULE={
+            "purge-webhook-events": {
+                "task": "notifications.tasks.purge_webhook_events",
+                "schedule": 1.0,
+            }
+        },
+    )
     app.control.purge()
 
 
-class Console:
-    """What a subprocess printed so far (kept once it has stopped)."""
-
-    def __init__(self) -> None:
-        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty process never blocks
-        self.final: str | None = None
-
-    def __call__(self) -> str:
-        if self.final is not None:
-            return self.final
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
-
-    def close(self) -> None:
-        self.final = self()
-        self.log.close()
-
-
 @contextmanager
-def running(command: str, env: dict[str, str]):
-    """Run a Procfile command as honcho does (a shell in its own session); yield its console."""
-    console = Console()
-    process = subprocess.Popen(  # noqa: S602 (a Procfile line is a shell command)
-        command,
-        shell=True,
-        cwd=ROOT,
-        env=env,
-        stdout=console.log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield console
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        console.close()
+def console_of(command: str, env: dict[str, str]):
+    with running(command, env) as process:
+        yield process.console
 
 
 def test_the_worker_shows_its_ready_line_and_each_task_received_retried_and_succeeded(
     environment, sandbox
 ):
     sandbox.set_faults(http_503={"next": 1, "scope": "messages", "methods": ["POST"]})
-    with running(procfile_command("worker"), environment) as console:
+    with console_of(procfile_command("worker"), environment) as console:
         wait_for(lambda: re.search(r"celery@\S+ ready\.", console()), timeout=60, what="ready")
         services.send_sms(to=TO, body="Your interview is at 10:00")
         wait_for(lambda: "accepted by the provider" in console(), timeout=30, what="accepted")
@@ -123,7 +75,7 @@ def test_the_worker_shows_its_ready_line_and_each_task_received_retried_and_succ
 
 
 def test_beat_shows_each_task_it_sends(environment):
-    with running(procfile_command("beat"), environment) as console:
+    with console_of(procfile_command("beat"), environment) as console:
         wait_for(
             lambda: "Sending due task purge-webhook-events" in console(),
             timeout=60,
@@ -146,8 +98,8 @@ def test_flower_starts_without_a_warning_about_workers_that_are_not_up_yet(envir
             return False
 
     # Started together, as honcho starts them: Flower inspects the workers as it starts.
-    with running(procfile_command("worker"), environment) as worker:
-        with running(flower, environment) as console:
+    with console_of(procfile_command("worker"), environment) as worker:
+        with console_of(flower, environment) as console:
             wait_for(healthy, timeout=90, interval=0.2, what="Flower")
             time.sleep(2.5)  # the start-up inspection waits up to 1 s for answers
             assert re.search(r"celery@\S+ ready\.", worker())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -79,7 +80,16 @@ def emit(state: State, message: Message) -> None:
                 shuffled.reverse()  # "out of order" must never come out in order by chance
             state.spawn(_deliver_in_sequence(state, shuffled))
         return
-    dispatch(state, event)
+    # A message's callbacks go out one after the other, as Twilio sends them: each waits for
+    # the previous one's delivery (and its retries), so a loaded machine cannot reorder them.
+    message.callbacks_sent = state.spawn(_after(message.callbacks_sent, state, event))
+
+
+async def _after(previous: asyncio.Future | None, state: State, event: CallbackEvent) -> None:
+    if previous is not None:
+        with contextlib.suppress(Exception):
+            await previous
+    await _deliver_admitted(state, event)
 
 
 def _admit(state: State, event: CallbackEvent) -> int:
@@ -96,15 +106,15 @@ def _admit(state: State, event: CallbackEvent) -> int:
     return 1
 
 
-def dispatch(state: State, event: CallbackEvent) -> None:
-    for _ in range(_admit(state, event)):
-        state.spawn(deliver(state, event))
-
-
 async def _deliver_in_sequence(state: State, events: list[CallbackEvent]) -> None:
     for event in events:
-        for _ in range(_admit(state, event)):
-            await deliver(state, event)
+        await _deliver_admitted(state, event)
+
+
+async def _deliver_admitted(state: State, event: CallbackEvent) -> None:
+    """The event as many times as the faults say (none when dropped, twice when duplicated)."""
+    for _ in range(_admit(state, event)):
+        await deliver(state, event)
 
 
 async def deliver(state: State, event: CallbackEvent) -> bool:

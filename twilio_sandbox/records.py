@@ -50,7 +50,7 @@ class Message:
         "messaging_service_sid", "num_segments", "num_media", "media_urls", "date_created",
         "date_updated", "date_sent", "price", "price_unit", "error_code", "error_message",
         "status_callback", "history", "source", "plan", "handle", "hold", "held", "generation",
-        "webhook", "send_at",
+        "webhook", "send_at", "callbacks_sent",
     )  # fmt: skip
 
     def __init__(self, **fields: Any) -> None:
@@ -78,6 +78,8 @@ class Message:
         # Remaining lifecycle: list of (status, error_code) still to go through.
         self.plan: list[tuple[str, int | None]] = []
         self.handle: Any = None
+        # The delivery of its latest status callback: the next one waits for it.
+        self.callbacks_sent: Any = None
         self.hold = False  # out-of-order fault: keep callbacks until the final status
         self.held: list[Any] = []
         self.generation = 0

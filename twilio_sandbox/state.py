@@ -166,11 +166,12 @@ class State:
     def now(self) -> float:
         return time.time() + self.clock_offset
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> asyncio.Future:
         """Run a background coroutine, keeping a reference so it is not garbage-collected."""
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     def reset(self) -> None:
         self.generation += 1  # pending timers and callbacks of older generations stand down

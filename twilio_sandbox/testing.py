@@ -156,8 +156,11 @@ class SandboxProcess:
         verify_code_length, verify_services={service_sid: length}, service_number, ..."""
         self._call("POST", "/_sandbox/config", settings)
 
-    def messages(self, to: str | None = None, sender: str | None = None) -> list[dict[str, Any]]:
-        query = {k: v for k, v in (("to", to), ("from", sender)) if v}
+    def messages(
+        self, to: str | None = None, sender: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The inbox, newest first (at most 500 unless `limit` says otherwise)."""
+        query = {k: v for k, v in (("to", to), ("from", sender), ("limit", limit)) if v}
         return self._call("GET", "/_sandbox/messages.json?" + urlencode(query))
 
     def message(self, sid: str) -> dict[str, Any]:

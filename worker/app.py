@@ -9,8 +9,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("worker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# One queue per kind of work, so that operators can scale and watch each on its own:
-# `sms` single sends, `bulk` fan-out of bulk sends, `verify` verification codes (time-critical),
-# `default` housekeeping.
-app.conf.task_queues = [Queue(name) for name in ("sms", "bulk", "verify", "default")]
+# One queue per kind of work, so that operators can scale and watch each on its own, listed in
+# the order a worker serves them (the broker's `queue_order_strategy` is "priority"): `verify`
+# verification codes (a person is waiting), `sms` single sends, `default` housekeeping (the
+# dispatcher), `bulk` bulk fan-out and delivery, which never delays the others.
+QUEUES = ("verify", "sms", "default", "bulk")
+app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.autodiscover_tasks()

@@ -166,6 +166,22 @@ def test_status_callbacks_move_the_message_to_delivered(
     assert sandbox.messages(to=TO)[0]["status"] == "delivered"
 
 
+def test_callbacks_racing_the_recording_of_their_sid_are_never_left_unknown(
+    celery_worker, sandbox, live_server, settings
+):
+    """Callbacks come within milliseconds of each create, while the run records its SIDs."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    sandbox.configure(step_delay=0.001)
+    ids = [services.send_sms(to=f"+91981{i:07d}", body="race").id for i in range(40)]
+    wait_for(
+        lambda: SMSLog.objects.filter(id__in=ids, status=SMSStatus.DELIVERED).count() == 40,
+        timeout=60,
+        what="all delivered through the webhook",
+    )
+    # Out of order, a `sent` after `delivered` is stale; none may stay unknown.
+    assert not WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.UNKNOWN).exists()
+
+
 def test_a_number_configured_to_fail_ends_undelivered_with_its_error(
     celery_worker, sandbox, live_server, settings
 ):

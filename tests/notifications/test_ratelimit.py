@@ -17,7 +17,13 @@ import redis
 
 from notifications import ratelimit
 from notifications.exceptions import SMSConfigurationError
-from notifications.ratelimit import Reservation, SenderLimit, reserve, sender_limit
+from notifications.ratelimit import (
+    JITTER_HEADROOM,
+    Reservation,
+    SenderLimit,
+    reserve,
+    sender_limit,
+)
 from notifications.redis_client import get_redis
 from tests.helpers import wait_for
 
@@ -230,14 +236,16 @@ def test_the_sender_limit_comes_from_the_settings_per_segment_per_minute(setting
     settings.TWILIO_RATE_LIMIT = 180
     settings.TWILIO_RATE_BURST = 7
     assert sender_limit("+15005550006") == SenderLimit(
-        key="sms:rate:+15005550006", rate=3.0, burst=7
+        key="sms:rate:+15005550006", rate=3.0 * (1 - JITTER_HEADROOM), burst=7
     )
     assert sender_limit("MG" + "0" * 32).key == "sms:rate:MG" + "0" * 32
 
 
 def test_by_default_a_sender_gets_one_segment_a_second_with_a_burst_of_five(settings):
     del settings.TWILIO_RATE_LIMIT, settings.TWILIO_RATE_BURST  # notifications.conf's defaults
-    assert sender_limit("+15005550006") == SenderLimit("sms:rate:+15005550006", 1.0, 5)
+    assert sender_limit("+15005550006") == SenderLimit(
+        "sms:rate:+15005550006", 1.0 * (1 - JITTER_HEADROOM), 5
+    )
 
 
 def test_a_rate_limit_of_zero_turns_the_limiter_off(settings):

@@ -264,6 +264,20 @@ class TestStatusUpdates:
         assert SMSLog.objects.get(id=message.id).status == SMSStatus.DELIVERED
         assert WebhookEvent.objects.get().outcome == Outcome.APPLIED
 
+    def test_callbacks_that_beat_the_worker_are_replayed_in_the_order_they_came(
+        self, client, settings
+    ):
+        sid = "SM" + "9" * 32
+        for status in ("sent", "delivered"):
+            post_signed(client, settings, STATUS_PATH, callback(sid, status))
+        message = services.send_sms(to="+919812345610", body="hello")
+        settings.SMS_BACKEND = f"{__name__}.KnownSidBackend"
+        KnownSidBackend.sid = sid
+        delivery.deliver_messages(message_ids=[message.id])
+        message.refresh_from_db()
+        assert message.status == SMSStatus.DELIVERED and message.sent_at and message.delivered_at
+        assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {Outcome.APPLIED}
+
     def test_the_status_changed_signal_is_sent_after_commit(
         self, client, settings, django_capture_on_commit_callbacks
     ):

@@ -28,9 +28,48 @@ def test_a_django_process_publishes_through_the_configured_app():
 def test_each_kind_of_work_has_its_own_queue():
     from worker import app
 
-    assert {q.name for q in app.conf.task_queues} == {"sms", "bulk", "verify", "default"}
+    assert [q.name for q in app.conf.task_queues] == ["verify", "sms", "default", "bulk"]
+    assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.worker_prefetch_multiplier == 1
     assert app.conf.broker_transport_options["visibility_timeout"] > settings.TWILIO_RETRY_DELAY
     route = app.amqp.router.route({}, "notifications.tasks.deliver_sms")
     assert route["queue"].name == "sms"
+
+
+def test_bulk_work_goes_to_the_bulk_queue_and_housekeeping_to_default():
+    from worker import app
+
+    route = app.amqp.router.route
+    assert route({}, "notifications.tasks.deliver_bulk")["queue"].name == "bulk"
+    assert route({}, "notifications.tasks.pump_bulk")["queue"].name == "bulk"
+    assert route({}, "notifications.tasks.start_verification")["queue"].name == "verify"
+    assert route({}, "notifications.tasks.dispatch_due_messages")["queue"].name == "default"
+
+
+def test_a_worker_serves_a_verification_before_the_bulk_work_queued_ahead_of_it(
+    transactional_db,
+):
+    """One worker slot; a verification, 30 bulk tasks, another verification: both
+    verifications run first (taking queues in turn, the second would follow a bulk task)."""
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+    from django_celery_results.models import TaskResult
+
+    from notifications import publishing
+    from worker import app
+
+    app.control.purge()
+    publishing.publish_verification_start(uuid.uuid4(), str(uuid.uuid4()), expires=60)
+    for _ in range(30):  # ids of no message: each run claims nothing and ends
+        publishing.publish_delivery([uuid.uuid4()], bulk=True)
+    publishing.publish_verification_start(uuid.uuid4(), str(uuid.uuid4()), expires=60)
+    with start_worker(
+        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10
+    ):
+        from tests.helpers import wait_for
+
+        wait_for(lambda: TaskResult.objects.count() == 32, timeout=30, what="all 32 tasks")
+    order = list(TaskResult.objects.order_by("date_done").values_list("task_name", flat=True))
+    assert [i for i, name in enumerate(order) if name == publishing.START_VERIFICATION] == [0, 1]

@@ -1,0 +1,96 @@
+"""Real worker processes for tests: the project's commands as subprocesses, with their consoles.
+
+`worker_environment` writes a settings module on top of config.settings.test that points the
+subprocesses at this test's database, Redis index and sandbox (plus any settings a test needs);
+`running` starts a shell command in its own session, as honcho does, and stops it afterwards.
+"""
+
+import os
+import signal
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings as django_settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ".venv/bin/celery -A worker worker --loglevel INFO --without-mingle --without-gossip"
+
+
+def worker_environment(directory: Path, sandbox, **settings) -> dict[str, str]:
+    """The environment of subprocesses that share this test's database, Redis and sandbox."""
+    lines = [
+        "from config.settings.test import *  # noqa",
+        f"DATABASES['default']['NAME'] = {connection.settings_dict['NAME']!r}",
+        f"CELERY_BROKER_URL = {django_settings.CELERY_BROKER_URL!r}",
+        f"CACHES['default']['LOCATION'] = {django_settings.CACHES['default']['LOCATION']!r}",
+        "SMS_BACKEND = 'notifications.backends.twilio.TwilioBackend'",
+        f"TWILIO_API_BASE_URL = {sandbox.base_url!r}",
+        *(f"{name} = {value!r}" for name, value in settings.items()),
+    ]
+    (directory / "subprocess_settings.py").write_text("\n".join(lines) + "\n")
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "subprocess_settings",
+        "DJANGO_ENV_FILE": "",
+        "PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)]),
+    }
+
+
+class Console:
+    """What a subprocess printed so far (kept once it has stopped)."""
+
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty process never blocks
+        self.final: str | None = None
+
+    def __call__(self) -> str:
+        if self.final is not None:
+            return self.final
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.final = self()
+        self.log.close()
+
+
+class Running:
+    """A started command: its console, and a way to kill it as a crash would."""
+
+    def __init__(self, process: subprocess.Popen, console: Console) -> None:
+        self.process, self.console = process, console
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group: no shutdown, nothing acknowledged or released."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@contextmanager
+def running(command: str, env: dict[str, str]):
+    """Run a shell command in its own session (as honcho does); yield it, then stop it."""
+    console = Console()
+    process = subprocess.Popen(  # noqa: S602 (a Procfile line is a shell command)
+        command,
+        shell=True,
+        cwd=ROOT,
+        env=env,
+        stdout=console.log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = Running(process, console)
+    try:
+        yield started
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        console.close()
