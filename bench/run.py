@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("Twilio sandbox throughput", ["sandbox_throughput.py", "--requests", "20000"]),
     ("Request latency", ["request_latency.py", "--messages", "500"]),
+    ("Bulk delivery", ["bulk_delivery.py"]),
 ]
 
 
