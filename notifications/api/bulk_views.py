@@ -23,11 +23,11 @@ from notifications import selectors, services
 from notifications.api.permissions import CanSendSMS
 from notifications.api.schema import AUTH_ERRORS, JSON_BODY_ERRORS, error_responses, retry_after
 from notifications.api.views import (
-    IDEMPOTENCY_KEY_LENGTH,
+    IDEMPOTENCY_KEY_HEADER,
     SendThrottle,
     idempotency_key_field,
     idempotency_key_header,
-    no_control_characters,
+    reference_field,
 )
 from notifications.models import BulkSend
 from notifications.status import SMSStatus
@@ -242,13 +242,7 @@ class BulkSendApi(APIView):
         idempotency_key = idempotency_key_field(
             required=False, help_text="The same key returns the first bulk, never a second."
         )
-        reference = serializers.CharField(
-            max_length=BulkSend._meta.get_field("reference").max_length,
-            required=False,
-            allow_blank=True,
-            validators=[no_control_characters],
-            help_text="Your own reference, kept on the bulk and each of its messages.",
-        )
+        reference = reference_field("Your own reference, kept on the bulk and on its messages.")
 
     @extend_schema(
         request=InputSerializer,
@@ -271,17 +265,7 @@ class BulkSendApi(APIView):
                 specifics=BULK_SPECIFICS,
             ),
         },
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                {"type": "string", "maxLength": IDEMPOTENCY_KEY_LENGTH},
-                OpenApiParameter.HEADER,
-                required=False,
-                description="Checked like the body's idempotency_key, which wins when both are "
-                "given; an invalid header is a `validation_error` naming `Idempotency-Key`.",
-            ),
-            retry_after(429),
-        ],
+        parameters=[IDEMPOTENCY_KEY_HEADER, retry_after(429)],
         summary="Send one body to many recipients; answered at once, sent by workers.",
     )
     def post(self, request):

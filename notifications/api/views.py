@@ -61,6 +61,27 @@ def idempotency_key_field(**kwargs) -> serializers.CharField:
     )
 
 
+def reference_field(help_text: str) -> serializers.CharField:
+    """The caller's own reference (the same column length on messages and bulks)."""
+    return serializers.CharField(
+        max_length=SMSLog._meta.get_field("reference").max_length,
+        required=False,
+        allow_blank=True,
+        validators=[no_control_characters],
+        help_text=help_text,
+    )
+
+
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "maxLength": IDEMPOTENCY_KEY_LENGTH},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Checked like the body's idempotency_key, which wins when both are given; an "
+    "invalid header is a `validation_error` naming `Idempotency-Key`.",
+)
+
+
 def idempotency_key_header(request) -> str | None:
     value = request.headers.get("Idempotency-Key")
     if value is None:
@@ -123,12 +144,8 @@ class SMSSendApi(APIView):
         idempotency_key = idempotency_key_field(
             required=False, help_text="The same key returns the first message, never a second."
         )
-        reference = serializers.CharField(
-            max_length=SMSLog._meta.get_field("reference").max_length,
-            required=False,
-            allow_blank=True,
-            validators=[no_control_characters],
-            help_text="Your own reference (e.g. the event it tells of), kept on the message.",
+        reference = reference_field(
+            "Your own reference (e.g. the event it tells of), kept on the message."
         )
 
     @extend_schema(
@@ -149,17 +166,7 @@ class SMSSendApi(APIView):
                 *JSON_BODY_ERRORS,
             ),
         },
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                {"type": "string", "maxLength": IDEMPOTENCY_KEY_LENGTH},
-                OpenApiParameter.HEADER,
-                required=False,
-                description="Checked like the body's idempotency_key, which wins when both are "
-                "given; an invalid header is a `validation_error` naming `Idempotency-Key`.",
-            ),
-            retry_after(429),
-        ],
+        parameters=[IDEMPOTENCY_KEY_HEADER, retry_after(429)],
         summary="Queue one SMS; answered at once, delivered by a worker.",
     )
     def post(self, request):
