@@ -38,6 +38,9 @@ class BulkSend(models.Model):
     )
     idempotency_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
     reference = models.CharField(max_length=255, blank=True, db_index=True)
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="The caller's own data (ids only): on every message."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -75,6 +78,9 @@ class SMSLog(models.Model):
     idempotency_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
     reference = models.CharField(
         max_length=255, blank=True, db_index=True, help_text="The caller's business reference."
+    )
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="The caller's own data about the event (ids only)."
     )
     bulk = models.ForeignKey(
         BulkSend, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"

@@ -2,11 +2,12 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
@@ -81,3 +82,57 @@ def _progress(bulk: BulkSend, counts: dict[str, int], recent: int, now) -> BulkP
     rate = recent / window
     eta = remaining / rate if rate and remaining else (0.0 if not remaining else None)
     return BulkProgress(counts=counts, remaining=remaining, rate=rate, eta_seconds=eta)
+
+
+def sms_history(*, to: str | None = None, reference_prefix: str = ""):
+    """Messages, newest first: to one number (E.164) and/or whose reference starts with a
+    prefix (a caller's events, e.g. "portal:"). A queryset, for the caller to page."""
+    messages = SMSLog.objects.order_by("-created_at")
+    if to is not None:
+        messages = messages.filter(to=to)
+    if reference_prefix:
+        messages = messages.filter(reference__startswith=reference_prefix)
+    return messages
+
+
+@dataclass(frozen=True)
+class DailyDelivery:
+    """One day's messages: how many were recorded, and how many of them were delivered or
+    failed (undelivered, failed) so far; the delivery rate is over those with an outcome."""
+
+    day: date
+    sent: int
+    delivered: int
+    failed: int
+
+    @property
+    def delivery_rate(self) -> float | None:
+        finished = self.delivered + self.failed
+        return self.delivered / finished if finished else None
+
+
+def daily_delivery(*, reference_prefix: str = "", days: int = 14) -> list[DailyDelivery]:
+    """The last `days` days (UTC), oldest first, zeros included: one grouped query."""
+    today = timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    rows = (
+        sms_history(reference_prefix=reference_prefix)
+        .filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            sent=Count("id"),
+            delivered=Count("id", filter=Q(status=SMSStatus.DELIVERED)),
+            failed=Count("id", filter=Q(status__in=[SMSStatus.UNDELIVERED, SMSStatus.FAILED])),
+        )
+        .order_by()
+    )
+    by_day = {row["day"]: row for row in rows}
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day, {})
+        result.append(
+            DailyDelivery(day, row.get("sent", 0), row.get("delivered", 0), row.get("failed", 0))
+        )
+    return result

@@ -28,8 +28,8 @@ from notifications.models import BulkSend, SMSLog
 from notifications.phone import normalize_phone_number
 from notifications.redis_client import get_redis
 from notifications.segments import count_segments
-from notifications.signals import sms_status_changed
 from notifications.status import SMSStatus
+from notifications.transitions import announce_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def send_sms(
     body: str,
     idempotency_key: str | None = None,
     reference: str = "",
+    metadata: dict | None = None,
     publish: bool = True,
 ) -> SMSLog:
     """Record a message and publish its delivery once the caller's transaction commits.
@@ -50,7 +51,9 @@ def send_sms(
     Returns the SMSLog: `pending`, or `skipped` (nothing published) when SMS_ENABLED is false
     or the recipient opted out. The same idempotency_key never creates a second message: the
     first one is returned (and nothing is published again); reusing a key for another
-    recipient or body raises IdempotencyConflict. A broker that cannot take the task does not
+    recipient or body raises IdempotencyConflict. `reference` and `metadata` (JSON: ids, not
+    personal data) come back with every sms_status_changed signal of the message, so a caller
+    knows which of its events the message tells of. A broker that cannot take the task does not
     undo the recorded message: the dispatcher publishes it. With publish=False the caller
     delivers it itself (notifications.delivery), as `test_sms` does.
     Raises InvalidPhoneNumber or InvalidMessageBody before anything is written.
@@ -71,6 +74,7 @@ def send_sms(
         sender=conf.sender(),
         idempotency_key=idempotency_key or None,
         reference=reference or "",
+        metadata=metadata or {},
         segments=segments.segments,
         encoding=segments.encoding,
         next_attempt_at=now,
@@ -183,6 +187,7 @@ def send_bulk(
     body: str,
     idempotency_key: str | None = None,
     reference: str = "",
+    metadata: dict | None = None,
     created_by=None,
 ) -> BulkSend:
     """Record a bulk send (one SMSLog per accepted recipient, written in bulk) and start its
@@ -209,7 +214,9 @@ def send_bulk(
             return _bulk_replayed(existing, fingerprint)
     try:
         with transaction.atomic():
-            bulk = _record_bulk(read, body, fingerprint, idempotency_key, reference, created_by)
+            bulk = _record_bulk(
+                read, body, fingerprint, idempotency_key, reference, metadata or {}, created_by
+            )
             transaction.on_commit(lambda: _start_bulk(bulk.id), robust=True)
     except IntegrityError:
         if not idempotency_key:
@@ -225,7 +232,9 @@ def send_bulk(
     return bulk
 
 
-def _record_bulk(read: Recipients, body, fingerprint, idempotency_key, reference, created_by):
+def _record_bulk(
+    read: Recipients, body, fingerprint, idempotency_key, reference, metadata, created_by
+):
     segments = count_segments(body)
     sender = conf.sender()
     now = timezone.now()
@@ -240,6 +249,7 @@ def _record_bulk(read: Recipients, body, fingerprint, idempotency_key, reference
         fingerprint=fingerprint,
         idempotency_key=idempotency_key or None,
         reference=reference or "",
+        metadata=metadata,
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
     skip = suppression.skip_reasons(read.numbers)
@@ -247,6 +257,7 @@ def _record_bulk(read: Recipients, body, fingerprint, idempotency_key, reference
         body=body,
         sender=sender,
         reference=reference or "",
+        metadata=metadata,
         bulk=bulk,
         segments=segments.segments,
         encoding=segments.encoding,
@@ -304,7 +315,10 @@ def cancel_bulk(*, bulk_id) -> BulkSend:
         SMSLog.objects.filter(id__in=ids, status=SMSStatus.PENDING, lease_owner="").update(
             status=SMSStatus.CANCELED, updated_at=now
         )
-        transaction.on_commit(lambda: _announce_canceled(bulk.id, ids), robust=True)
+        canceled = SMSLog.objects.filter(id__in=ids, status=SMSStatus.CANCELED)
+        announce_after_commit(
+            (pk, SMSStatus.CANCELED) for pk in canceled.values_list("pk", flat=True)
+        )
     try:
         get_redis().set(bulk.canceled_flag_key, 1, ex=CANCELED_FLAG_TTL)
     except RedisError:
@@ -312,9 +326,3 @@ def cancel_bulk(*, bulk_id) -> BulkSend:
     logger.info("Bulk %s canceled", bulk.id)
     bulk.refresh_from_db()
     return bulk
-
-
-def _announce_canceled(bulk_id, ids) -> None:
-    canceled = SMSLog.objects.filter(id__in=ids, status=SMSStatus.CANCELED)
-    for message_id in canceled.values_list("id", flat=True):
-        sms_status_changed.send(sender=SMSLog, message_id=message_id, status=SMSStatus.CANCELED)

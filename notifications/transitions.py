@@ -41,10 +41,35 @@ def transition(message_id, new_status: SMSStatus, *, held_by: str | None = None,
 
 
 def _signal_after_commit(message_id, status: SMSStatus) -> None:
-    transaction.on_commit(
-        lambda: sms_status_changed.send(sender=SMSLog, message_id=message_id, status=str(status)),
-        robust=True,
-    )
+    announce_after_commit([(message_id, status)])
+
+
+def announce_after_commit(changes: Sequence[tuple[object, SMSStatus]]) -> None:
+    """Send sms_status_changed for each (message id, new status) once the transaction commits,
+    with the message's reference and metadata (read in one query, and only if someone
+    listens)."""
+    changes = list(changes)
+
+    def send() -> None:
+        if not changes or not sms_status_changed.has_listeners(SMSLog):
+            return
+        about = {
+            message_id: (reference, metadata)
+            for message_id, reference, metadata in SMSLog.objects.filter(
+                id__in=[message_id for message_id, _ in changes]
+            ).values_list("id", "reference", "metadata")
+        }
+        for message_id, status in changes:
+            reference, metadata = about.get(message_id, ("", {}))
+            sms_status_changed.send(
+                sender=SMSLog,
+                message_id=message_id,
+                status=str(status),
+                reference=reference,
+                metadata=metadata,
+            )
+
+    transaction.on_commit(send, robust=True)
 
 
 def replay_unmatched_callbacks(*, message_id, provider_sid: str) -> int:
@@ -127,9 +152,7 @@ def accept_held(acceptances: Sequence[Acceptance], *, held_by: str) -> set:
                 id=a.message_id, lease_owner=held_by, status=SMSStatus.PENDING
             ).update(status=a.status, updated_at=now, **_acceptance_fields(a, now))
         }
-    statuses = {a.message_id: a.status for a in acceptances}
-    for message_id in recorded:
-        _signal_after_commit(message_id, statuses[message_id])
+    announce_after_commit((a.message_id, a.status) for a in acceptances if a.message_id in recorded)
     return recorded
 
 

@@ -61,3 +61,29 @@ def test_the_progress_of_many_bulks_takes_two_queries_and_matches_each_bulk_alon
         assert many[bulk.id].counts == alone.counts
         assert many[bulk.id].remaining == alone.remaining
         assert many[bulk.id].rate == pytest.approx(alone.rate, rel=0.05)
+
+
+def test_a_callers_history_and_its_delivery_per_day(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications import selectors, services
+
+    for i, status in enumerate(["delivered", "delivered", "failed", "pending"]):
+        message = services.send_sms(to=f"+91981234561{i}", body="x", reference=f"portal:event:{i}")
+        SMSLog.objects.filter(id=message.id).update(status=status)
+    other = services.send_sms(to="+919812345619", body="x", reference="elsewhere:1")
+    yesterday = services.send_sms(to="+919812345610", body="y", reference="portal:old")
+    SMSLog.objects.filter(id=yesterday.id).update(
+        created_at=timezone.now() - timedelta(days=1), status="delivered"
+    )
+    history = selectors.sms_history(reference_prefix="portal:")
+    assert other not in history and history.count() == 5
+    assert [m.reference for m in selectors.sms_history(to="+919812345610")] == [
+        "portal:event:0",
+        "portal:old",
+    ]
+    days = selectors.daily_delivery(reference_prefix="portal:", days=3)
+    assert [(d.sent, d.delivered, d.failed) for d in days] == [(0, 0, 0), (1, 1, 0), (4, 2, 1)]
+    assert days[-1].delivery_rate == 2 / 3 and days[0].delivery_rate is None

@@ -125,3 +125,34 @@ def test_a_number_that_opts_out_after_enqueue_is_skipped_at_delivery():
     message.refresh_from_db()
     assert message.status == SMSStatus.SKIPPED and "opted out" in message.error_message
     assert message.attempts == 0 and locmem.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_status_signal_carries_the_callers_reference_and_metadata():
+    from notifications.signals import sms_status_changed
+
+    received = []
+
+    def listener(sender, message_id, status, reference, metadata, **kwargs):
+        received.append((message_id, status, reference, metadata))
+
+    sms_status_changed.connect(listener)
+    try:
+        message = services.send_sms(
+            to="+919812345610",
+            body="Selected!",
+            reference="application:42:status:selected",
+            metadata={"application": 42},
+        )
+        delivery.deliver_messages(message_ids=[message.id])
+        bulk = services.send_bulk(
+            recipients=["+919812345611"], body="New job", reference="job:7", metadata={"job": 7}
+        )
+        [bulk_message] = SMSLog.objects.filter(bulk=bulk)
+        delivery.deliver_messages(message_ids=[bulk_message.id], bulk=True)
+    finally:
+        sms_status_changed.disconnect(listener)
+    assert received == [
+        (message.id, "sent", "application:42:status:selected", {"application": 42}),
+        (bulk_message.id, "sent", "job:7", {"job": 7}),
+    ]
