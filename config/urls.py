@@ -1,4 +1,5 @@
-"""Project URLs: admin, the SMS API and webhooks, OpenAPI schema and docs, health."""
+"""Project URLs: admin, the placement portal, the SMS API and webhooks, OpenAPI schema and docs,
+health."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -10,7 +11,8 @@ from config.health import healthz
 
 
 def home(request):
-    """Links for people: admin, API docs and, in development, the Twilio sandbox's inbox."""
+    """Links for people: the placement portal, admin, API docs and, in development, the Twilio
+    sandbox's inbox."""
     inbox = settings.TWILIO_SANDBOX_INBOX_URL
     return render(request, "home.html", {"sandbox_inbox_url": inbox})
 
@@ -23,6 +25,7 @@ handler500 = "config.exceptions.json_server_error"
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
     path("", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

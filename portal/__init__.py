@@ -1,1 +1,1 @@
-"""The placement portal (students, jobs, applications); built in a later issue."""
+"""The placement portal: students, jobs, applications, and an SMS for every decision."""

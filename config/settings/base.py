@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from config.env import BASE_DIR, env
 from notifications.conf import DEFAULTS as sms_defaults
+from portal.conf import DEFAULTS as portal_defaults
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-development-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -297,6 +298,10 @@ SMS_VERIFICATION_RETENTION_DAYS = sms_setting(env.int, "SMS_VERIFICATION_RETENTI
 SMS_HELP_TEXT = sms_setting(env.str, "SMS_HELP_TEXT")
 PUBLIC_BASE_URL = sms_setting(env.str, "PUBLIC_BASE_URL")
 
+# --- Placement portal (read through portal/conf.py, whose DEFAULTS are the defaults) -------
+PORTAL_NAME = env.str("PORTAL_NAME", default=portal_defaults["PORTAL_NAME"])
+PORTAL_MAX_TEMPLATE_SEGMENTS = portal_defaults["PORTAL_MAX_TEMPLATE_SEGMENTS"]
+
 # --- Logging: console plus a rotating logs/sms.log; phone numbers masked everywhere -----
 LOG_DIR = BASE_DIR / "logs"
 LOG_DIR.mkdir(exist_ok=True)
@@ -327,6 +332,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "notifications": {
+            "handlers": ["console", "sms_file"],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
+        "portal": {
             "handlers": ["console", "sms_file"],
             "level": LOG_LEVEL,
             "propagate": False,

@@ -1,7 +1,5 @@
 """Phone verification API: public, throttled in the service; validate, call one service, answer."""
 
-import ipaddress
-
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -15,6 +13,7 @@ from rest_framework.views import APIView
 
 from notifications import conf, verification
 from notifications.api.schema import JSON_BODY_ERRORS, error_responses, retry_after
+from notifications.http import client_ip
 
 PHONE = "+91 98123 45610"
 # The verification endpoints name the number `phone_number`, the send endpoint `to`.
@@ -27,24 +26,6 @@ VERIFY_SPECIFICS = {
     },
 }
 VERIFY_ERRORS = ("validation_error", "invalid_phone_number", "country_not_allowed", "throttled")
-
-
-def client_ip(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or with SMS_TRUSTED_PROXY_COUNT = N > 0 proxies in
-    front, the address the outermost of them saw (the N-th X-Forwarded-For entry from the
-    right; entries further left are the client's own claims and can be forged)."""
-    remote = request.META.get("REMOTE_ADDR") or None
-    proxies = int(conf.get("SMS_TRUSTED_PROXY_COUNT"))
-    if proxies > 0:
-        forwarded = [
-            a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()
-        ]
-        if len(forwarded) >= proxies:
-            remote = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(remote)) if remote else None
-    except ValueError:
-        return None
 
 
 class VerifyStartApi(APIView):

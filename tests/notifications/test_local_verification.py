@@ -138,7 +138,10 @@ def test_the_code_is_kept_hashed_in_the_cache_shared_with_the_workers():
 def test_concurrent_right_codes_are_approved_once():
     code = started()
     results = hammer(lambda: LocmemBackend().check_verification(to=TO, code=code), 8)
-    assert sorted(results) == ["20404"] * 7 + ["approved"]
+    # One approval; the others find the code gone (20404) or, when more than five checks
+    # were counted before the approval removed it, the limit reached (60202).
+    assert results.count("approved") == 1
+    assert set(results) - {"approved"} <= {"20404", "60202"}
 
 
 def test_concurrent_wrong_codes_are_all_counted():

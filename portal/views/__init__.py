@@ -1,0 +1,1 @@
+"""The portal's pages: auth (register, log in/out), student, office."""
