@@ -28,6 +28,7 @@ run: $(STAMP) .env
 	$(PY) manage.py seed_demo
 	@echo
 	@echo "  Web          http://127.0.0.1:8000/      (admin: http://127.0.0.1:8000/admin/)"
+	@echo "  Portal       http://127.0.0.1:8000/portal/"
 	@echo "  API docs     http://127.0.0.1:8000/api/docs/"
 	@echo "  Sandbox      http://127.0.0.1:8025/_sandbox/   (inbox: every SMS and verification code)"
 	@echo "  Flower       http://127.0.0.1:5555/"
