@@ -141,3 +141,10 @@ def test_every_table_row_sits_inside_its_table():
         and not lines[number + 1].startswith("|---")
     ]
     assert strays == []
+
+
+def test_every_image_the_readme_shows_is_in_the_repository():
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README)
+    assert images, "the README shows the portal's screenshots"
+    missing = [path for path in images if not (ROOT / path).is_file()]
+    assert missing == []

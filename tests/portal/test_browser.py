@@ -183,9 +183,7 @@ def test_the_office_approves_and_the_student_sees_the_approval_sms_delivered(
     screenshot(page, "05-office-students")
     page.get_by_role("button", name="Approve Asha Rao", exact=True).click()
 
-    expect(page.locator(".flash-success")).to_have_text(
-        "Asha Rao is approved; an SMS tells them."
-    )
+    expect(page.locator(".flash-success")).to_have_text("Asha Rao is approved; an SMS tells them.")
     expect(page.get_by_test_id("pending-student")).to_have_count(2)
     [sms] = inbox(sandbox, asha.phone, "registration is approved")
     assert sms["body"].startswith("Placement Portal: Hi Asha Rao")
