@@ -1,4 +1,10 @@
-"""GET /healthz: 200 when the database, Redis and the broker answer, else 503; a report per part."""
+"""Health for load balancers and container healthchecks.
+
+GET /healthz (readiness): 200 when the database, Redis, the broker and a worker for every
+queue answer, else 503; a report per part. GET /healthz/live (liveness): 200 whenever the
+process serves requests, touching nothing, so that a database outage does not get every web
+container restarted.
+"""
 
 import time
 
@@ -8,26 +14,47 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from notifications import heartbeats
 
-def _database() -> None:
+
+def _database() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+    return {}
 
 
-def _redis() -> None:
+def _redis() -> dict:
     cache.set("healthz", "ok", timeout=5)
     if cache.get("healthz") != "ok":
         raise RuntimeError("Redis did not return what was written")
+    return {}
 
 
-def _broker() -> None:
+def _broker() -> dict:
     from worker import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+    return {}
 
 
-CHECKS = {"database": _database, "redis": _redis, "broker": _broker}
+class NoWorker(Exception):
+    """Some queue has no worker with a recent heartbeat."""
+
+
+def _workers() -> dict:
+    """The newest heartbeat per queue (notifications.heartbeats): down when any queue has none
+    within SMS_HEARTBEAT_MAX_AGE."""
+    from worker.app import QUEUES
+
+    queues = heartbeats.queue_report(QUEUES)
+    down = [name for name, queue in queues.items() if queue["status"] != "up"]
+    if down:
+        raise NoWorker(queues)
+    return {"queues": queues}
+
+
+CHECKS = {"database": _database, "redis": _redis, "broker": _broker, "workers": _workers}
 
 
 @never_cache
@@ -37,14 +64,21 @@ def healthz(request):
     for name, check in CHECKS.items():
         started = time.perf_counter()
         try:
-            check()
+            report[name] = {"status": "up", **check()}
+        except NoWorker as exc:
+            healthy = False
+            report[name] = {"status": "down", "error": "NoWorker", "queues": exc.args[0]}
         except Exception as exc:  # noqa: BLE001 - any failure is the answer
             healthy = False
             report[name] = {"status": "down", "error": type(exc).__name__}
-        else:
-            report[name] = {"status": "up"}
         report[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": report},
         status=200 if healthy else 503,
     )
+
+
+@never_cache
+@require_GET
+def healthz_live(request):
+    return JsonResponse({"status": "ok"})

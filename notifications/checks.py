@@ -30,6 +30,16 @@ def check_sms_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="notifications.E005",
             )
         )
+    limit, lease = conf.get("SMS_DELIVERY_TIME_LIMIT"), conf.get("SMS_LEASE_SECONDS")
+    if limit >= lease:
+        errors.append(
+            checks.Error(
+                f"SMS_DELIVERY_TIME_LIMIT ({limit} s) must stay below SMS_LEASE_SECONDS "
+                f"({lease} s), or a hung run could still be sending when its messages' lease "
+                "ends and another run takes them.",
+                id="notifications.E006",
+            )
+        )
     errors.extend(_backend_checks())
     return errors
 

@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "SMS_STALLED_AFTER": 900,
     # How long a worker holds the messages of a run: longer than a run's provider calls.
     "SMS_LEASE_SECONDS": 300,
+    # The hard time limit of a delivery task (prefork pool): below the lease, so that a run
+    # killed for hanging has stopped before anyone else may take its messages.
+    "SMS_DELIVERY_TIME_LIMIT": 240,
     # A message waits for its rate slot in the worker only this long; a longer wait defers it.
     "SMS_PACING_HORIZON": 2.0,
     # A deferral due within this long is counted down on the broker (far below its visibility
@@ -34,7 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "SMS_DISPATCH_INTERVAL": 5.0,  # how often the dispatcher looks for due and lost messages
     "SMS_DISPATCH_BATCH": 10000,  # messages it (or a bulk's pump) hands out in one run at most
     "SMS_DISPATCH_TIME_LIMIT": 30.0,  # how long one dispatcher run may take
-    "SMS_SEND_CONCURRENCY": 8,  # provider calls in flight at once per worker process
+    "SMS_SEND_CONCURRENCY": 8,
+    # Workers write a heartbeat per queue they consume this often (notifications.heartbeats);
+    # /healthz fails a queue whose newest heartbeat is older than SMS_HEARTBEAT_MAX_AGE.
+    "SMS_HEARTBEAT_INTERVAL": 10.0,
+    "SMS_HEARTBEAT_MAX_AGE": 45.0,  # provider calls in flight at once per worker process
     "SMS_BULK_MAX_RECIPIENTS": 10000,  # recipients of one bulk request
     "SMS_BULK_PUMP_INTERVAL": 1.0,  # how often a bulk's pump hands out more messages
     # With a sender rate limit, a bulk's messages out with workers: this many seconds' worth.

@@ -12,31 +12,41 @@ from notifications import callbacks, conf, delivery, publishing, recovery, verif
 from notifications.exceptions import TransientProviderError
 from notifications.retry import retry_delay
 
+# Time limits (s), each below what would let another run overlap this one: a delivery run
+# below its messages' lease (system check E006; a hard limit only, since a run interrupted
+# between its provider calls and their recording is exactly what recovery resolves, by asking
+# the provider), the dispatcher by the time its lock expires, a verification well past the
+# provider's read timeout. Housekeeping keeps CELERY_TASK_TIME_LIMIT.
+DELIVERY_TIME_LIMIT = int(conf.get("SMS_DELIVERY_TIME_LIMIT"))
+DISPATCH_TIME_LIMIT = int(float(conf.get("SMS_DISPATCH_TIME_LIMIT"))) + 5
+PUMP_TIME_LIMIT = 60
+VERIFICATION_TIME_LIMIT = 60
 
-@shared_task(name=publishing.DELIVER_SMS)
+
+@shared_task(name=publishing.DELIVER_SMS, time_limit=DELIVERY_TIME_LIMIT)
 def deliver_sms(message_ids: list[str]) -> dict[str, int]:
     if isinstance(message_ids, str):  # a task published by a version that sent one id
         message_ids = [message_ids]
     return delivery.deliver_messages(message_ids=message_ids)
 
 
-@shared_task(name=publishing.DELIVER_BULK)
+@shared_task(name=publishing.DELIVER_BULK, time_limit=DELIVERY_TIME_LIMIT)
 def deliver_bulk(message_ids: list[str]) -> dict[str, int]:
     return delivery.deliver_messages(message_ids=message_ids, bulk=True)
 
 
-@shared_task(name=publishing.PUMP_BULK)
+@shared_task(name=publishing.PUMP_BULK, time_limit=PUMP_TIME_LIMIT)
 def pump_bulk(bulk_id: str) -> int:
     return recovery.pump_bulk(bulk_id=bulk_id)
 
 
-@shared_task(name=publishing.DISPATCH_DUE)
+@shared_task(name=publishing.DISPATCH_DUE, time_limit=DISPATCH_TIME_LIMIT)
 def dispatch_due_messages() -> dict[str, int]:
     return recovery.dispatch_due_messages()
 
 
 # The beat entry of earlier versions: a database scheduler keeps it until someone deletes it.
-@shared_task(name="notifications.tasks.requeue_stalled_messages")
+@shared_task(name="notifications.tasks.requeue_stalled_messages", time_limit=DISPATCH_TIME_LIMIT)
 def requeue_stalled_messages() -> dict[str, int]:
     return recovery.dispatch_due_messages()
 
@@ -79,7 +89,12 @@ class VerificationTask(Task):
 
 
 # Published with `expires` (publishing.publish_verification_start); retries keep that deadline.
-@shared_task(bind=True, base=VerificationTask, name=publishing.START_VERIFICATION)
+@shared_task(
+    bind=True,
+    base=VerificationTask,
+    name=publishing.START_VERIFICATION,
+    time_limit=VERIFICATION_TIME_LIMIT,
+)
 def start_verification(self: VerificationTask, attempt_id: str) -> str | None:
     attempt = verification_worker.verification_send(
         attempt_id=attempt_id,

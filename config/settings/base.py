@@ -184,18 +184,23 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_sms": {"queue": "sms"},
     "notifications.tasks.deliver_bulk": {"queue": "bulk"},
     "notifications.tasks.pump_bulk": {"queue": "bulk"},
     "notifications.tasks.start_verification": {"queue": "verify"},
-    "notifications.tasks.dispatch_due_messages": {"queue": "default"},
-    "notifications.tasks.requeue_stalled_messages": {"queue": "default"},
-    "notifications.tasks.purge_webhook_events": {"queue": "default"},
-    "notifications.tasks.purge_verification_attempts": {"queue": "default"},
-    "notifications.tasks.abandon_stalled_verifications": {"queue": "default"},
+    "notifications.tasks.dispatch_due_messages": {"queue": "housekeeping"},
+    "notifications.tasks.requeue_stalled_messages": {"queue": "housekeeping"},
+    "notifications.tasks.purge_webhook_events": {"queue": "housekeeping"},
+    "notifications.tasks.purge_verification_attempts": {"queue": "housekeeping"},
+    "notifications.tasks.abandon_stalled_verifications": {"queue": "housekeeping"},
 }
+# Every task has a time limit, so that a hung call never holds a worker slot for good: this
+# one for all, tighter ones on the tasks themselves (notifications/tasks.py). The prefork pool
+# enforces them (it kills the child); the threads pool of `make run` cannot stop a thread.
+CELERY_TASK_TIME_LIMIT = 300
+# Task events (received, started, succeeded...) keep Flower's task list live.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -262,12 +267,15 @@ SMS_RETRY_MIN_DELAY = sms_setting(env.float, "SMS_RETRY_MIN_DELAY")
 SMS_STALLED_AFTER = sms_setting(env.int, "SMS_STALLED_AFTER")
 # Delivery engine: leases, pacing, deferrals, the dispatcher, bulk fan-out (see conf.DEFAULTS).
 SMS_LEASE_SECONDS = sms_setting(env.int, "SMS_LEASE_SECONDS")
+SMS_DELIVERY_TIME_LIMIT = sms_setting(env.int, "SMS_DELIVERY_TIME_LIMIT")
 SMS_PACING_HORIZON = sms_setting(env.float, "SMS_PACING_HORIZON")
 SMS_DEFER_COUNTDOWN_MAX = sms_setting(env.int, "SMS_DEFER_COUNTDOWN_MAX")
 SMS_DISPATCH_INTERVAL = sms_setting(env.float, "SMS_DISPATCH_INTERVAL")
 SMS_DISPATCH_BATCH = sms_setting(env.int, "SMS_DISPATCH_BATCH")
 SMS_DISPATCH_TIME_LIMIT = sms_setting(env.float, "SMS_DISPATCH_TIME_LIMIT")
 SMS_SEND_CONCURRENCY = sms_setting(env.int, "SMS_SEND_CONCURRENCY")
+SMS_HEARTBEAT_INTERVAL = sms_setting(env.float, "SMS_HEARTBEAT_INTERVAL")
+SMS_HEARTBEAT_MAX_AGE = sms_setting(env.float, "SMS_HEARTBEAT_MAX_AGE")
 SMS_BULK_MAX_RECIPIENTS = sms_setting(env.int, "SMS_BULK_MAX_RECIPIENTS")
 SMS_BULK_PUMP_INTERVAL = sms_setting(env.float, "SMS_BULK_PUMP_INTERVAL")
 SMS_BULK_LOOKAHEAD = sms_setting(env.float, "SMS_BULK_LOOKAHEAD")

@@ -54,6 +54,8 @@ TWILIO_RATE_LIMIT = 0
 SMS_RETRY_BACKOFF = 0.1
 SMS_RETRY_MIN_DELAY = 0.05
 PUBLIC_BASE_URL = "http://testserver"
+# Workers beat every half second, so that /healthz tests see a started worker at once.
+SMS_HEARTBEAT_INTERVAL = 0.5
 # Tests do not run collectstatic: WhiteNoise serves through the finders instead of STATIC_ROOT.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True

@@ -163,3 +163,8 @@ def test_a_messaging_service_is_a_valid_sender(settings):
 def test_a_verification_task_must_expire_before_the_code_does(settings):
     settings.SMS_VERIFY_TASK_EXPIRES = settings.SMS_VERIFY_CODE_TTL
     assert ids(check_sms_settings()) == {"notifications.E005"}
+
+
+def test_a_delivery_run_must_be_killed_before_its_lease_ends(settings):
+    settings.SMS_DELIVERY_TIME_LIMIT = settings.SMS_LEASE_SECONDS
+    assert ids(check_sms_settings()) == {"notifications.E006"}

@@ -28,7 +28,7 @@ def test_a_django_process_publishes_through_the_configured_app():
 def test_each_kind_of_work_has_its_own_queue():
     from worker import app
 
-    assert [q.name for q in app.conf.task_queues] == ["verify", "sms", "default", "bulk"]
+    assert [q.name for q in app.conf.task_queues] == ["verify", "sms", "housekeeping", "bulk"]
     assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.worker_prefetch_multiplier == 1
@@ -37,14 +37,14 @@ def test_each_kind_of_work_has_its_own_queue():
     assert route["queue"].name == "sms"
 
 
-def test_bulk_work_goes_to_the_bulk_queue_and_housekeeping_to_default():
+def test_bulk_work_goes_to_the_bulk_queue_and_housekeeping_to_its_own():
     from worker import app
 
     route = app.amqp.router.route
     assert route({}, "notifications.tasks.deliver_bulk")["queue"].name == "bulk"
     assert route({}, "notifications.tasks.pump_bulk")["queue"].name == "bulk"
     assert route({}, "notifications.tasks.start_verification")["queue"].name == "verify"
-    assert route({}, "notifications.tasks.dispatch_due_messages")["queue"].name == "default"
+    assert route({}, "notifications.tasks.dispatch_due_messages")["queue"].name == "housekeeping"
 
 
 def test_a_worker_serves_a_verification_before_the_bulk_work_queued_ahead_of_it(
@@ -73,3 +73,22 @@ def test_a_worker_serves_a_verification_before_the_bulk_work_queued_ahead_of_it(
         wait_for(lambda: TaskResult.objects.count() == 32, timeout=30, what="all 32 tasks")
     order = list(TaskResult.objects.order_by("date_done").values_list("task_name", flat=True))
     assert [i for i, name in enumerate(order) if name == publishing.START_VERIFICATION] == [0, 1]
+
+
+def test_every_task_of_the_project_is_routed_and_has_a_time_limit():
+    """A hung call never holds a worker for good, and no task lands on a queue by accident."""
+    from worker import app
+
+    app.loader.import_default_modules()
+    tasks = {name: task for name, task in app.tasks.items() if name.startswith("notifications.")}
+    assert len(tasks) >= 9
+    assert set(tasks) <= set(settings.CELERY_TASK_ROUTES)
+    from worker.app import QUEUES
+
+    routed_to = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed_to | {settings.CELERY_TASK_DEFAULT_QUEUE} <= set(QUEUES)
+    unlimited = [n for n, t in tasks.items() if not (t.time_limit or app.conf.task_time_limit)]
+    assert unlimited == []
+    deliver = tasks["notifications.tasks.deliver_bulk"]
+    assert deliver.time_limit < settings.SMS_LEASE_SECONDS
+    assert app.conf.task_time_limit <= 300
