@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from config.env import BASE_DIR, env
+from config.logging import logging_config
 from notifications.conf import DEFAULTS as sms_defaults
 from portal.conf import DEFAULTS as portal_defaults
 
@@ -310,52 +311,12 @@ PUBLIC_BASE_URL = sms_setting(env.str, "PUBLIC_BASE_URL")
 PORTAL_NAME = env.str("PORTAL_NAME", default=portal_defaults["PORTAL_NAME"])
 PORTAL_MAX_TEMPLATE_SEGMENTS = portal_defaults["PORTAL_MAX_TEMPLATE_SEGMENTS"]
 
-# --- Logging: console plus a rotating logs/sms.log; phone numbers masked everywhere -----
-LOG_DIR = BASE_DIR / "logs"
-LOG_DIR.mkdir(exist_ok=True)
+# --- Logging: console (text, or JSON lines for log shippers) plus, on a developer machine, a
+# rotating logs/sms.log; phone numbers masked everywhere (config/logging.py).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"mask_phone_numbers": {"()": "notifications.logging.MaskPhoneNumbersFilter"}},
-    "formatters": {
-        "standard": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "standard",
-            "filters": ["mask_phone_numbers"],
-        },
-        "sms_file": {
-            "class": "logging.handlers.RotatingFileHandler",
-            "filename": str(LOG_DIR / "sms.log"),
-            "maxBytes": 10 * 1024 * 1024,
-            "backupCount": 5,
-            "formatter": "standard",
-            "filters": ["mask_phone_numbers"],
-            "delay": True,
-        },
-    },
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "notifications": {
-            "handlers": ["console", "sms_file"],
-            "level": LOG_LEVEL,
-            "propagate": False,
-        },
-        "portal": {
-            "handlers": ["console", "sms_file"],
-            "level": LOG_LEVEL,
-            "propagate": False,
-        },
-        # The worker's ready line, one line per task received/retried/succeeded, beat's sends.
-        "celery": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # The twilio library logs request URLs and parameters (numbers, bodies) at INFO.
-        "twilio": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_FILE = env.str("LOG_FILE", default=str(BASE_DIR / "logs" / "sms.log"))
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT, log_file=LOG_FILE)
 # Celery's worker and beat keep this configuration: by default they empty the `celery` logger's
 # handlers as they start, and with `propagate: False` its lines then went nowhere.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
