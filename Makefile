@@ -31,7 +31,7 @@ run: $(STAMP) .env
 	@echo "  Portal       http://127.0.0.1:8000/portal/"
 	@echo "  API docs     http://127.0.0.1:8000/api/docs/"
 	@echo "  Sandbox      http://127.0.0.1:8025/_sandbox/   (inbox: every SMS and verification code)"
-	@echo "  Flower       http://127.0.0.1:5555/"
+	@echo "  Flower       http://127.0.0.1:5555/   (login: FLOWER_BASIC_AUTH in .env, admin:admin by default)"
 	@echo "  Ctrl-C stops everything."
 	@echo
 	bin/run -f Procfile.dev

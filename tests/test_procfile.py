@@ -83,7 +83,7 @@ def test_beat_shows_each_task_it_sends(environment):
         )
 
 
-def test_flower_starts_without_a_warning_about_workers_that_are_not_up_yet(environment):
+def test_flower_asks_for_its_login_and_lists_the_worker_and_its_recent_tasks(environment):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -97,11 +97,28 @@ def test_flower_starts_without_a_warning_about_workers_that_are_not_up_yet(envir
         except requests.RequestException:
             return False
 
+    def api(path: str, auth=("admin", "admin")) -> requests.Response:
+        return requests.get(f"http://127.0.0.1:{port}{path}", auth=auth, timeout=5)
+
     # Started together, as honcho starts them: Flower inspects the workers as it starts.
     with console_of(procfile_command("worker"), environment) as worker:
         with console_of(flower, environment) as console:
             wait_for(healthy, timeout=90, interval=0.2, what="Flower")
             time.sleep(2.5)  # the start-up inspection waits up to 1 s for answers
             assert re.search(r"celery@\S+ ready\.", worker())
+            assert api("/", auth=None).status_code == 401
+            assert api("/", auth=("admin", "wrong")).status_code == 401
+            message = services.send_sms(to=TO, body="Your interview is at 10:00")
+
+            def delivery_listed() -> list:
+                tasks = api("/api/tasks?limit=50").json().values()
+                name = "notifications.tasks.deliver_sms"
+                return [t for t in tasks if t["name"] == name and t["state"] == "SUCCESS"]
+
+            [task] = wait_for(delivery_listed, timeout=30, what="the delivery in Flower")
+            workers = api("/api/workers?refresh=1").json()
+    assert task["args"] == f"([{message.id}],)"  # ids only, never a number or a body
+    assert not FULL_NUMBER.search(str(task)) and "interview" not in str(task)
+    assert len(workers) == 1 and next(iter(workers)).startswith("celery@")
     assert "Inspect method" not in console()
     assert "WARNING" not in console()
