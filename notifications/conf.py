@@ -37,11 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "SMS_DISPATCH_INTERVAL": 5.0,  # how often the dispatcher looks for due and lost messages
     "SMS_DISPATCH_BATCH": 10000,  # messages it (or a bulk's pump) hands out in one run at most
     "SMS_DISPATCH_TIME_LIMIT": 30.0,  # how long one dispatcher run may take
-    "SMS_SEND_CONCURRENCY": 8,
+    "SMS_SEND_CONCURRENCY": 8,  # provider calls in flight at once per worker process
     # Workers write a heartbeat per queue they consume this often (notifications.heartbeats);
     # /healthz fails a queue whose newest heartbeat is older than SMS_HEARTBEAT_MAX_AGE.
     "SMS_HEARTBEAT_INTERVAL": 10.0,
-    "SMS_HEARTBEAT_MAX_AGE": 45.0,  # provider calls in flight at once per worker process
+    "SMS_HEARTBEAT_MAX_AGE": 45.0,
     "SMS_BULK_MAX_RECIPIENTS": 10000,  # recipients of one bulk request
     "SMS_BULK_PUMP_INTERVAL": 1.0,  # how often a bulk's pump hands out more messages
     # With a sender rate limit, a bulk's messages out with workers: this many seconds' worth.
