@@ -22,7 +22,7 @@ from django.urls import Resolver404, resolve
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 FENCED = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-COMMAND_WORDS = {"python", "python3", "celery", "make", "curl", "gunicorn", "pip", "pytest"}
+COMMAND_WORDS = {"python", "python3", "celery", "make", "curl", "gunicorn", "pip", "pytest", "docker"}
 
 
 def shell_commands() -> list[str]:
@@ -108,6 +108,41 @@ def check_curl(args: list[str]) -> None:
     assert handlers is None or hasattr(handlers, method.lower()), f"{method} {path}"
 
 
+COMPOSE_SUBCOMMANDS = {"build", "up", "ps", "exec", "logs", "stop", "start", "cp", "down", "pull"}
+
+
+def check_docker_compose(args: list[str]) -> None:
+    """No Docker engine here: a `docker compose` line must name a subcommand this test knows,
+    and only services and profiles that docker-compose.yml defines."""
+    import yaml
+
+    assert args[:1] == ["compose"], f"`docker {' '.join(args)}`: only `docker compose` is used"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    profiles = {p for service in services.values() for p in service.get("profiles", [])}
+    words = args[1:]
+    while words and words[0] == "--profile":
+        assert words[1] in profiles, f"no profile {words[1]!r}"
+        words = words[2:]
+    subcommand, rest = words[0], words[1:]
+    assert subcommand in COMPOSE_SUBCOMMANDS, f"docker compose {subcommand}?"
+    named = []
+    while rest:
+        word, rest = rest[0], rest[1:]
+        if word == "--scale":
+            named.append(rest[0].partition("=")[0])
+            rest = rest[1:]
+        elif word.startswith("-"):
+            continue
+        elif subcommand in ("exec", "cp"):
+            named.append(word.partition(":")[0] if subcommand == "cp" else word)
+            break  # the rest is the command run inside, or the copy's destination
+        else:
+            named.append(word)
+    unknown = [name for name in named if name not in services and not name.startswith(".")]
+    assert unknown == [], f"not services of docker-compose.yml: {unknown}"
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_the_readme_command_works_as_written(command):
     words = shlex.split(command)
@@ -120,6 +155,8 @@ def test_the_readme_command_works_as_written(command):
         check_script(program)
     elif program == "curl":
         check_curl(args)
+    elif program == "docker":
+        check_docker_compose(args)
     else:
         raise AssertionError(f"`{command}` does not work from a fresh clone: use .venv/bin/")
 
