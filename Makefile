@@ -55,4 +55,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .coverage htmlcov staticfiles
+	rm -rf $(VENV) .run .pytest_cache .hypothesis .coverage htmlcov staticfiles test-artifacts

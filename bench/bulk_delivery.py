@@ -71,7 +71,8 @@ RESULTS = ROOT / "bench" / "results" / "bulk_delivery.json"
 CELERY = str(ROOT / ".venv" / "bin" / "celery")
 # As the Procfile runs it (threads pool), quieter to start (no mingle, no gossip).
 WORKER = [CELERY, "-A", "worker", "worker", "--loglevel", "INFO", "--without-mingle",
-          "--without-gossip", "-Q", "verify,sms,housekeeping,bulk", "--pool", "threads"]  # fmt: skip
+          "--without-gossip", "-Q", "verify,sms,housekeeping,bulk",
+          "--pool", "threads"]  # fmt: skip
 NOOP_QUEUE = "bench_noop"  # the baseline's queue that the workers consume only when told
 LATENCY_MS = 200
 RATE_PER_MINUTE, BURST = 1200, 5

@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import exceptions, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,12 +22,23 @@ from notifications.models import WebhookEvent
 FORM = "application/x-www-form-urlencoded"
 
 
+class TwilioNegotiation(DefaultContentNegotiation):
+    """Twilio reads what a webhook answers (TwiML, or nothing) whatever its Accept header
+    says, so the header never refuses a callback: a 406 (`Accept: text/xml` got one, for
+    the TwiML the view answers) would lose it, Twilio logging error 11200. Errors stay the
+    JSON envelope."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class TwilioWebhookView(APIView):
     """Signed, form-encoded POSTs from Twilio; no session or token auth, no CSRF."""
 
     authentication_classes: list = []
     permission_classes: list = []
     parser_classes = [FormParser]
+    content_negotiation_class = TwilioNegotiation
     http_method_names = ["post"]
     kind = WebhookEvent.Kind.STATUS
 
@@ -122,7 +134,6 @@ WEBHOOK_ERRORS = error_responses(
     "permission_denied",
     "payload_too_large",
     "unsupported_media_type",
-    "not_acceptable",
     specifics={
         "validation_error": {
             "meaning": "a field name or value holds a NUL character (the event is recorded)",

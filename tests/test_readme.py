@@ -22,7 +22,8 @@ from django.urls import Resolver404, resolve
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 FENCED = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-COMMAND_WORDS = {"python", "python3", "celery", "make", "curl", "gunicorn", "pip", "pytest", "docker"}
+COMMAND_WORDS = {"python", "python3", "celery", "make", "curl", "gunicorn", "pip", "pytest"}
+COMMAND_WORDS |= {"docker"}
 
 
 def shell_commands() -> list[str]:

@@ -137,8 +137,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Named after their model: a bare "StateEnum" says nothing in a client's generated code.
-    "ENUM_NAME_OVERRIDES": {"BulkSendStateEnum": "notifications.models.BulkSend.State"},
+    # Named after what they belong to: a bare "StateEnum" or "ChannelEnum" says nothing in a
+    # client's generated code.
+    "ENUM_NAME_OVERRIDES": {
+        "BulkSendStateEnum": "notifications.models.BulkSend.State",
+        "VerificationChannelEnum": "notifications.verification.CHANNELS",
+    },
 }
 
 # --- Celery (read by worker/ with the CELERY_ namespace) --------------------------------

@@ -4,6 +4,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
@@ -28,6 +29,18 @@ VERIFY_SPECIFICS = {
 VERIFY_ERRORS = ("validation_error", "invalid_phone_number", "country_not_allowed", "throttled")
 
 
+# Any string passes the serializer, so that the service refuses a wrong one with its own code;
+# the schema says which values are right.
+@extend_schema_field({"type": "string", "enum": list(verification.CHANNELS)})
+class ChannelField(serializers.CharField):
+    """The channel: `invalid_channel` unless `sms`."""
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{verification.CODE_FORMAT.pattern}$"})
+class CodeField(serializers.CharField):
+    """The code: `invalid_code` unless 4 to 10 digits."""
+
+
 class VerifyStartApi(APIView):
     # Public: a session or token that comes along is ignored rather than checked, so that
     # neither a stale token (401) nor a session without a CSRF token (403) blocks a user.
@@ -45,7 +58,7 @@ class VerifyStartApi(APIView):
     )
     class InputSerializer(serializers.Serializer):
         phone_number = serializers.CharField(max_length=32)
-        channel = serializers.CharField(max_length=16, default="sms", help_text="Only `sms`.")
+        channel = ChannelField(max_length=16, default="sms", help_text="Only `sms`.")
 
     @extend_schema_serializer(component_name="VerifyStartResponse")
     class OutputSerializer(serializers.Serializer):
@@ -114,8 +127,7 @@ class VerifyCheckApi(APIView):
     )
     class InputSerializer(serializers.Serializer):
         phone_number = serializers.CharField(max_length=32)
-        # The format (4 to 10 digits) is the service's to check, with its own error code.
-        code = serializers.CharField(max_length=32)
+        code = CodeField(max_length=32, help_text="The 4 to 10 digits the SMS gave.")
 
     @extend_schema_serializer(component_name="VerifyCheckResponse")
     class OutputSerializer(serializers.Serializer):

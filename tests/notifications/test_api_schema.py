@@ -9,10 +9,12 @@ JSON_BODY = {
     413: {"payload_too_large"},
     415: {"unsupported_media_type"},
 }
+# Webhooks answer whatever Twilio's Accept header says: no 406.
 SIGNED_FORM = {
     400: {"validation_error", "bad_request"},
     403: {"permission_denied"},
-    **JSON_BODY,
+    413: {"payload_too_large"},
+    415: {"unsupported_media_type"},
 }
 ERRORS = {
     ("post", "/api/sms/send/"): {
@@ -172,6 +174,18 @@ def test_the_envelope_is_one_component(schema):
     error = components["Error"]
     assert set(error["required"]) == {"code", "message", "details"}
     assert error["properties"]["details"]["type"] == "object"
+
+
+def test_the_verification_requests_say_which_channel_and_code_are_right(schema):
+    # Any string passes the serializers (the service answers invalid_channel or invalid_code),
+    # but a client, or a fuzzer, reads from the schema what gets a code sent and checked.
+    components = schema["components"]["schemas"]
+    assert components["VerificationChannelEnum"]["enum"] == ["sms"]
+    channel = components["VerifyStartRequest"]["properties"]["channel"]
+    assert channel["allOf"] == [{"$ref": "#/components/schemas/VerificationChannelEnum"}]
+    assert channel["default"] == "sms"
+    code = components["VerifyCheckRequest"]["properties"]["code"]
+    assert code["type"] == "string" and code["pattern"] == "^[0-9]{4,10}$"
 
 
 def test_components_have_meaningful_names(schema):

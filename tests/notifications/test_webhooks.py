@@ -175,6 +175,27 @@ class TestSignatures:
             assert_envelope(response, 405, "method_not_allowed")
         assert not WebhookEvent.objects.exists()
 
+    @pytest.mark.parametrize("accept", ["text/xml", "application/xml", "text/html", "image/*"])
+    def test_no_accept_header_refuses_a_callback(self, client, settings, accept):
+        """What Twilio reads back is TwiML or nothing; a 406 would only lose the callback."""
+        sid = "SM" + "9" * 32
+        message = make_message(sid)
+        status = post_signed(
+            client, settings, STATUS_PATH, callback(sid, "sent"), HTTP_ACCEPT=accept
+        )
+        assert status.status_code == 200
+        assert SMSLog.objects.get(id=message.id).status == SMSStatus.SENT
+        params = {"MessageSid": "SM" + "8" * 32, "From": "+919812345610", "Body": "HELP"}
+        inbound = post_signed(client, settings, INBOUND_PATH, params, HTTP_ACCEPT=accept)
+        assert inbound.status_code == 200 and inbound["Content-Type"] == "text/xml"
+        assert b"<Message>" in inbound.content
+
+    def test_with_any_accept_header_an_error_is_the_envelope(self, client):
+        response = form_post(
+            client, STATUS_PATH, callback("SM" + "7" * 32, "sent"), HTTP_ACCEPT="text/xml"
+        )
+        assert_envelope(response, 403, "permission_denied")
+
 
 @pytest.mark.django_db
 class TestStatusUpdates:
