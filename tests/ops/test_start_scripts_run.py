@@ -167,12 +167,12 @@ def test_web_migrates_and_serves_the_liveness_url_under_the_production_settings(
     assert "No migrations to apply." in web.console()
 
 
-@pytest.mark.django_db(transaction=True)
 def _files_of_the_checkout() -> set:
     """What is in the checkout's top directory, but coverage's data files of subprocesses."""
     return {path for path in ROOT.iterdir() if not path.name.startswith(".coverage")}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_beat_runs_the_database_scheduler_and_leaves_no_file_behind(tmp_path, app):
     before = _files_of_the_checkout()
     # The suite's database: a settings module on top of config.settings.test (tests.processes).
