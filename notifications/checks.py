@@ -5,6 +5,7 @@ from django.utils.module_loading import import_string
 
 from notifications import conf
 from notifications.backends.base import BaseSMSBackend
+from notifications.delivery import leases
 
 
 @checks.register()
@@ -30,13 +31,14 @@ def check_sms_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="notifications.E005",
             )
         )
-    limit, lease = conf.get("SMS_DELIVERY_TIME_LIMIT"), conf.get("SMS_LEASE_SECONDS")
-    if limit >= lease:
+    lease, renewal = conf.get("SMS_LEASE_SECONDS"), conf.get("SMS_LEASE_RENEW_INTERVAL")
+    if lease <= renewal + leases.call_budget():
         errors.append(
             checks.Error(
-                f"SMS_DELIVERY_TIME_LIMIT ({limit} s) must stay below SMS_LEASE_SECONDS "
-                f"({lease} s), or a hung run could still be sending when its messages' lease "
-                "ends and another run takes them.",
+                f"SMS_LEASE_SECONDS ({lease} s) must exceed SMS_LEASE_RENEW_INTERVAL "
+                f"({renewal} s) plus a provider call's timeouts and margin "
+                f"({leases.call_budget():g} s), or a run would stop sending after every "
+                "missed renewal.",
                 id="notifications.E006",
             )
         )

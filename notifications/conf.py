@@ -24,10 +24,17 @@ DEFAULTS: dict[str, Any] = {
     # Delivery (notifications.delivery, notifications.recovery); seconds unless said.
     # A published message not taken by a worker within this long is published again.
     "SMS_STALLED_AFTER": 900,
-    # How long a worker holds the messages of a run: longer than a run's provider calls.
-    "SMS_LEASE_SECONDS": 300,
-    # The hard time limit of a delivery task (prefork pool): below the lease, so that a run
-    # killed for hanging has stopped before anyone else may take its messages.
+    # A run's hold on its messages, renewed every SMS_LEASE_RENEW_INTERVAL while it lives: a
+    # dead worker's messages are free this long after its last renewal. It must outlast a
+    # renewal interval plus a provider call's timeouts (system check E006), since a run that
+    # cannot renew only starts calls that end before its lease can.
+    "SMS_LEASE_SECONDS": 30,
+    "SMS_LEASE_RENEW_INTERVAL": 5.0,
+    # A message whose runs stopped (their workers died) more than this often is failed
+    # without another try, with error_code worker_lost_repeatedly; 0 never parks.
+    "SMS_MAX_ABANDONED_RUNS": 3,
+    # The hard time limit of a delivery task (prefork pool), so that a hung run ends: the
+    # pool kills its process, whose lease then runs out.
     "SMS_DELIVERY_TIME_LIMIT": 240,
     # A message waits for its rate slot in the worker only this long; a longer wait defers it.
     "SMS_PACING_HORIZON": 2.0,

@@ -109,7 +109,12 @@ class SMSLog(models.Model):
     lease_owner = models.CharField(
         max_length=128, blank=True, help_text="The worker that holds the message now."
     )
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed while its holder lives (a short lease)."
+    )
+    abandoned_runs = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs that held it and stopped without an outcome (workers lost)."
+    )
     call_started_at = models.DateTimeField(
         null=True, blank=True, help_text="A provider call began and its outcome is not recorded."
     )
@@ -136,6 +141,10 @@ class SMSLog(models.Model):
                 condition=Q(status=SMSStatus.PENDING),
                 name="smslog_pending_due",
             ),
+            # Lease renewal: the messages a run holds.
+            models.Index(
+                fields=["lease_owner"], condition=~Q(lease_owner=""), name="smslog_leased"
+            ),
             # A bulk's progress: counts by status.
             models.Index(fields=["bulk", "status"], name="smslog_bulk_status"),
         ]
@@ -153,6 +162,20 @@ class SMSLog(models.Model):
     @property
     def masked_to(self) -> str:
         return mask_phone_number(self.to)
+
+
+class BrokerRun(models.Model):
+    """Each start of the broker's Redis the dispatcher has seen (its run id is new at each):
+    a new one means the tasks queued before it may be gone (notifications.recovery)."""
+
+    run_id = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"Broker run {self.run_id} (seen {self.seen_at:%Y-%m-%d %H:%M:%S})"
 
 
 class WebhookEvent(models.Model):

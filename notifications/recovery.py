@@ -16,14 +16,15 @@ import math
 import time
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from redis.exceptions import LockError, RedisError
 
 from notifications import conf, publishing, ratelimit
 from notifications.delivery import finish_bulk_if_done
-from notifications.models import BulkSend, SMSLog
-from notifications.redis_client import get_redis
+from notifications.models import BrokerRun, BulkSend, SMSLog
+from notifications.redis_client import broker_redis, get_redis
 from notifications.status import SMSStatus
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def dispatch_due_messages() -> dict[str, int]:
         logger.warning("The dispatcher's lock is unreachable (%s): not dispatching", exc)
         return {"unavailable": 1}
     try:
-        counts = _dispatch(deadline=time.monotonic() + time_limit)
+        counts = {"unpublished_by_broker_restart": _forget_what_a_new_broker_lost()}
+        counts.update(_dispatch(deadline=time.monotonic() + time_limit))
         counts["pumps"] = _revive_pumps()
     finally:
         try:
@@ -76,24 +78,70 @@ def due_for_publishing(now=None):
     )
 
 
+def _forget_what_a_new_broker_lost() -> int:
+    """After the broker's Redis restarted, every message it may have held is unpublished.
+
+    Redis gets a new run id at each start. When it differs from the one the last dispatch saw
+    (kept in the database, which outlives the broker), the tasks queued or counted down before
+    the restart may be gone (all of them without persistence, the last second's with AOF
+    `everysec`): each pending message that no run holds is marked unpublished, so that this
+    dispatch (a single message) or its bulk's pump publishes it again now rather than after
+    SMS_STALLED_AFTER. A task that did survive finds its message claimed or done: claims make
+    the extra task harmless. Brokers that keep their queues through a restart (RabbitMQ's
+    quorum queues) are left alone. How many were unpublished.
+    """
+    client = broker_redis()
+    if client is None:
+        return 0
+    try:
+        run_id = client.info("server")["run_id"]
+    except RedisError as exc:
+        logger.warning("Could not read the broker's run id (%s)", exc)
+        return 0
+    last = BrokerRun.objects.order_by("-seen_at", "-id").first()
+    if last is not None and last.run_id == run_id:
+        return 0
+    with transaction.atomic():
+        _, new = BrokerRun.objects.get_or_create(run_id=run_id)
+        if last is None or not new:
+            return 0  # the first run seen, or one seen already by a concurrent dispatch
+        now = timezone.now()
+        unpublished = (
+            SMSLog.objects.filter(status=SMSStatus.PENDING, published_at__isnull=False)
+            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
+            .update(published_at=None, updated_at=now)
+        )
+    logger.warning(
+        "The broker restarted (Redis run id %s, was %s): %d pending messages to publish again",
+        run_id,
+        last.run_id,
+        unpublished,
+    )
+    return unpublished
+
+
 def _dispatch(*, deadline: float) -> dict[str, int]:
     counts = {"published": 0, "unpublished": 0}
     batch = int(conf.get("SMS_BATCH_SIZE"))
     rows = list(
         due_for_publishing()
         .order_by("next_attempt_at")
-        .values_list("id", "bulk_id")[: int(conf.get("SMS_DISPATCH_BATCH"))]
+        .values_list("id", "bulk_id", "lease_owner")[: int(conf.get("SMS_DISPATCH_BATCH"))]
     )
-    singles = [message_id for message_id, bulk_id in rows if bulk_id is None]
-    bulks = [message_id for message_id, bulk_id in rows if bulk_id is not None]
-    for ids, bulk in ((singles, False), (bulks, True)):
-        for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            if time.monotonic() > deadline or not publishing.publish_delivery(chunk, bulk=bulk):
-                counts["unpublished"] += len(ids) - start
-                break
-            SMSLog.objects.filter(id__in=chunk).update(published_at=timezone.now())
-            counts["published"] += len(chunk)
+    # A message a stopped run left (its lease ran out) goes in a task of its own: if it is
+    # what stops workers, it takes none of its neighbours down with it.
+    abandoned = [(message_id, bulk_id) for message_id, bulk_id, owner in rows if owner]
+    singles = [message_id for message_id, bulk_id, owner in rows if bulk_id is None and not owner]
+    bulks = [message_id for message_id, bulk_id, owner in rows if bulk_id is not None and not owner]
+    batches = [(singles[i : i + batch], False) for i in range(0, len(singles), batch)]
+    batches += [(bulks[i : i + batch], True) for i in range(0, len(bulks), batch)]
+    batches += [([message_id], bulk_id is not None) for message_id, bulk_id in abandoned]
+    for done, (chunk, bulk) in enumerate(batches):
+        if time.monotonic() > deadline or not publishing.publish_delivery(chunk, bulk=bulk):
+            counts["unpublished"] += sum(len(ids) for ids, _ in batches[done:])
+            break  # a broker that refuses one refuses the next: the next dispatch tries again
+        SMSLog.objects.filter(id__in=chunk).update(published_at=timezone.now())
+        counts["published"] += len(chunk)
     return counts
 
 

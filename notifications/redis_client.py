@@ -15,3 +15,11 @@ def _client(url: str) -> redis.Redis:
 
 def get_redis() -> redis.Redis:
     return _client(settings.CACHES["default"]["LOCATION"])
+
+
+def broker_redis() -> redis.Redis | None:
+    """The Celery broker's Redis, or None when the broker is not Redis."""
+    url = settings.CELERY_BROKER_URL
+    if url.split("://", 1)[0] not in ("redis", "rediss", "unix", "redis+socket"):
+        return None
+    return _client(url)

@@ -12,11 +12,12 @@ from notifications import callbacks, conf, delivery, publishing, recovery, verif
 from notifications.exceptions import TransientProviderError
 from notifications.retry import retry_delay
 
-# Time limits (s), each below what would let another run overlap this one: a delivery run
-# below its messages' lease (system check E006; a hard limit only, since a run interrupted
-# between its provider calls and their recording is exactly what recovery resolves, by asking
-# the provider), the dispatcher by the time its lock expires, a verification well past the
-# provider's read timeout. Housekeeping keeps CELERY_TASK_TIME_LIMIT.
+# Time limits (s), so that a hung task never holds a worker slot for good: a delivery run
+# is killed after SMS_DELIVERY_TIME_LIMIT (a hard limit only, since a run interrupted between
+# its provider calls and their recording is exactly what recovery resolves, by asking the
+# provider; its lease, no longer renewed, then runs out), the dispatcher by the time its lock
+# expires, a verification well past the provider's read timeout. Housekeeping keeps
+# CELERY_TASK_TIME_LIMIT.
 DELIVERY_TIME_LIMIT = int(conf.get("SMS_DELIVERY_TIME_LIMIT"))
 DISPATCH_TIME_LIMIT = int(float(conf.get("SMS_DISPATCH_TIME_LIMIT"))) + 5
 PUMP_TIME_LIMIT = 60

@@ -188,7 +188,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
+# A worker started before its broker waits for it instead of exiting, and one whose broker went
+# away reconnects every 2 s at most (worker/consumer.py), so it consumes again within seconds.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # for as long as the broker is down
+CELERY_WORKER_CONSUMER = "worker.consumer:Consumer"
+# Deploys: docker/start-worker maps SIGTERM to Celery's cold shutdown with a soft phase
+# (REMAP_SIGTERM=SIGQUIT): running tasks get this long to finish, then the worker hands back
+# what is still in hand (acks_late: the broker redelivers it; leases run out) and exits, below
+# the compose stop_grace_period (60 s) so that nothing is killed in the middle of its recording.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=30.0)
 CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_sms": {"queue": "sms"},
@@ -272,6 +281,8 @@ SMS_RETRY_MIN_DELAY = sms_setting(env.float, "SMS_RETRY_MIN_DELAY")
 SMS_STALLED_AFTER = sms_setting(env.int, "SMS_STALLED_AFTER")
 # Delivery engine: leases, pacing, deferrals, the dispatcher, bulk fan-out (see conf.DEFAULTS).
 SMS_LEASE_SECONDS = sms_setting(env.int, "SMS_LEASE_SECONDS")
+SMS_LEASE_RENEW_INTERVAL = sms_setting(env.float, "SMS_LEASE_RENEW_INTERVAL")
+SMS_MAX_ABANDONED_RUNS = sms_setting(env.int, "SMS_MAX_ABANDONED_RUNS")
 SMS_DELIVERY_TIME_LIMIT = sms_setting(env.int, "SMS_DELIVERY_TIME_LIMIT")
 SMS_PACING_HORIZON = sms_setting(env.float, "SMS_PACING_HORIZON")
 SMS_DEFER_COUNTDOWN_MAX = sms_setting(env.int, "SMS_DEFER_COUNTDOWN_MAX")

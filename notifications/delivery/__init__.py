@@ -4,7 +4,9 @@ One engine for single and bulk messages, run by the delivery tasks on a list of 
 
 1. Claim: one conditional UPDATE takes the due, pending messages nobody holds (or whose
    holder's lease ran out) for this run: `lease_owner`, `lease_expires_at`. How the task got
-   here (first publish, a deferral, the dispatcher, a redelivery) does not matter.
+   here (first publish, a deferral, the dispatcher, a redelivery) does not matter. The lease
+   is short and renewed while the run lives (notifications.delivery.leases): a dead worker's
+   messages are free within SMS_LEASE_SECONDS, and a run that cannot renew stops calling.
 2. Pace: each message reserves a slot of its sender's shared rate (notifications.ratelimit,
    charged by segment) at most SMS_PACING_HORIZON seconds ahead. A message that would wait
    longer is released and deferred (`next_attempt_at`): no provider call, no attempt counted.

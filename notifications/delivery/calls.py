@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from notifications import conf
 from notifications.backends import OutboundSMS, SendResult, get_backend
+from notifications.delivery.leases import Lease
 from notifications.exceptions import ProviderError
 from notifications.models import SMSLog, canceled_flag_key
 from notifications.redis_client import get_redis
@@ -34,10 +35,13 @@ class Call:
     candidates: list[SendResult] | None = None  # the provider's copies, for a retried message
     looked_up: bool = False  # whether the provider was asked for its copies
     canceled: bool = False
+    fenced: bool = False  # not called: the run's lease could have run out during the call
 
 
-def call_provider(calls: list[Call]) -> None:
-    """Every call of the run, concurrently, each at its slot; a retried message asks first."""
+def call_provider(calls: list[Call], lease: Lease) -> None:
+    """Every call of the run, concurrently, each at its slot; a retried message asks first.
+
+    A call begins only while the run's lease surely outlasts it (`Lease.may_call`)."""
     if not calls:
         return
     pool = _pool()
@@ -62,7 +66,7 @@ def call_provider(calls: list[Call]) -> None:
             )
         elif call.error is None and not outcome_unknowable(call):
             to_send.append(call)
-    futures: list[Future] = [pool.submit(_send, call) for call in to_send]
+    futures: list[Future] = [pool.submit(_send, call, lease) for call in to_send]
     for future in futures:
         future.result()
 
@@ -82,12 +86,15 @@ def outcome_unknowable(call: Call) -> bool:
     return call.looked_up and call.candidates is None and call.message.call_started_at is not None
 
 
-def _send(call: Call) -> None:
+def _send(call: Call, lease: Lease) -> None:
     wait = call.slot - time.monotonic()
     if wait > 0:
         time.sleep(wait)
     if call.message.bulk_id and _bulk_canceled(call.message.bulk_id):
         call.canceled = True
+        return
+    if not lease.may_call():
+        call.fenced = True
         return
     try:
         call.result = get_backend().send(_outbound(call.message))

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from notifications import conf, publishing, ratelimit, suppression
+from notifications.delivery import leases
 from notifications.delivery.calls import Call, call_provider
 from notifications.delivery.outcomes import (
     record,
@@ -41,16 +42,27 @@ def deliver_messages(*, message_ids: Sequence, bulk: bool = False) -> dict[str, 
     left alone. `bulk` says which queue deferred messages go back to.
     """
     owner = _new_owner()
+    claimed_at = time.monotonic()
     messages = _claim(message_ids, owner)
     counts: dict[str, int] = defaultdict(int)
     if not messages:
         return dict(counts)
+    lease = leases.keeper().hold(owner, claimed_at=claimed_at)
+    try:
+        return _deliver(messages, lease, bulk=bulk, counts=counts)
+    finally:
+        leases.keeper().release(lease)
+
+
+def _deliver(messages: list[SMSLog], lease: leases.Lease, *, bulk: bool, counts) -> dict:
+    owner = lease.owner
+    messages = _park_abandoned(messages, counts)
     messages = _drop_unsendable(messages, counts)
     calls, deferred = _pace(messages)
     if deferred:
         counts["deferred"] += len(deferred)
     _start_attempts(calls, owner)
-    call_provider(calls)
+    call_provider(calls, lease)
     taken = [call for call in calls if call.result is not None and not call.canceled]
     retrying = []
     with transaction.atomic():
@@ -61,7 +73,7 @@ def deliver_messages(*, message_ids: Sequence, bulk: bool = False) -> dict[str, 
                 continue  # recorded above
             outcome = record(call, owner)
             counts[outcome] += 1
-            if outcome == "retrying":
+            if outcome in ("retrying", "fenced"):
                 retrying.append((call.message.id, call.message.next_attempt_at))
     # After the commit: callbacks stored as unknown before it are replayed here; one stored
     # while it was open is replayed by its own webhook, which then finds the SID.
@@ -78,9 +90,13 @@ def _new_owner() -> str:
 
 
 def _claim(message_ids: Sequence, owner: str) -> list[SMSLog]:
-    """Take the due, pending messages that nobody holds, with a lease of SMS_LEASE_SECONDS."""
+    """Take the due, pending messages that nobody holds, with a lease of SMS_LEASE_SECONDS.
+
+    A message whose lease ran out while held was abandoned by a run that stopped (a worker
+    died): that is counted, so that one that kills every worker taking it is parked at last.
+    """
     now = timezone.now()
-    lease = timedelta(seconds=float(conf.get("SMS_LEASE_SECONDS")))
+    lease = timedelta(seconds=leases.lease_seconds())
     claimed = (
         SMSLog.objects.filter(
             id__in=list(message_ids),
@@ -88,7 +104,13 @@ def _claim(message_ids: Sequence, owner: str) -> list[SMSLog]:
             next_attempt_at__lte=now + CLOCK_TOLERANCE,
         )
         .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
-        .update(lease_owner=owner, lease_expires_at=now + lease, updated_at=now)
+        .update(
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            updated_at=now,
+            abandoned_runs=F("abandoned_runs")
+            + Case(When(~Q(lease_owner=""), then=Value(1)), default=Value(0)),
+        )
     )
     if not claimed:
         logger.info("SMS %s: nothing to claim (held, done or not due)", _ids(message_ids))
@@ -99,6 +121,39 @@ def _claim(message_ids: Sequence, owner: str) -> list[SMSLog]:
             "bulk_index", "created_at"
         )
     )
+
+
+def _park_abandoned(messages: list[SMSLog], counts: dict) -> list[SMSLog]:
+    """Fail, before any provider call, the messages that runs abandoned too often: whatever
+    in them stops a worker (a poison message) must not stop every worker in turn."""
+    limit = int(conf.get("SMS_MAX_ABANDONED_RUNS"))
+    sendable = []
+    for message in messages:
+        if limit and message.abandoned_runs > limit:
+            logger.error(
+                "SMS %s to %s parked: %d runs that took it stopped without an outcome",
+                message.id,
+                message.masked_to,
+                message.abandoned_runs,
+            )
+            transition(
+                message.id,
+                SMSStatus.FAILED,
+                error_code="worker_lost_repeatedly",
+                error_message=(
+                    f"{message.abandoned_runs} workers stopped while delivering it; parked. "
+                    + (
+                        "A provider call had begun: it may have been sent."
+                        if message.call_started_at
+                        else "No provider call had begun."
+                    )
+                ),
+                **released(),
+            )
+            counts["parked"] += 1
+        else:
+            sendable.append(message)
+    return sendable
 
 
 def _drop_unsendable(messages: list[SMSLog], counts: dict) -> list[SMSLog]:

@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from notifications import conf, suppression
@@ -72,6 +73,15 @@ def record(call: Call, owner: str) -> str:
     if call.canceled:
         transition(message.id, SMSStatus.CANCELED, **released())
         return "canceled"
+    if call.fenced:
+        # Never called: given back, due now, for the run that can hold a lease.
+        now = timezone.now()
+        SMSLog.objects.filter(id=message.id, lease_owner=owner).update(
+            attempts=F("attempts") - 1, next_attempt_at=now, updated_at=now, **released()
+        )
+        message.next_attempt_at = now
+        logger.warning("SMS %s not sent: this run could not renew its lease", message.id)
+        return "fenced"
     if isinstance(call.error, PermanentProviderError):
         _record_failure(message, call.error, "permanent error")
         return "failed"

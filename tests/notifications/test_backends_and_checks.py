@@ -165,6 +165,13 @@ def test_a_verification_task_must_expire_before_the_code_does(settings):
     assert ids(check_sms_settings()) == {"notifications.E005"}
 
 
-def test_a_delivery_run_must_be_killed_before_its_lease_ends(settings):
-    settings.SMS_DELIVERY_TIME_LIMIT = settings.SMS_LEASE_SECONDS
+def test_a_lease_must_outlast_a_renewal_interval_and_a_provider_call(settings):
+    # 5 s between renewals, 3.05 + 10 s of timeouts and a 1 s margin: 19.05 s at least.
+    settings.SMS_LEASE_RENEW_INTERVAL = 5.0
+    settings.TWILIO_CONNECT_TIMEOUT, settings.TWILIO_READ_TIMEOUT = 3.05, 10.0
+    settings.SMS_LEASE_SECONDS = 19
+    assert ids(check_sms_settings()) == {"notifications.E006"}
+    settings.SMS_LEASE_SECONDS = 20
+    assert check_sms_settings() == []
+    settings.TWILIO_READ_TIMEOUT = 11.0
     assert ids(check_sms_settings()) == {"notifications.E006"}

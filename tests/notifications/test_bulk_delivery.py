@@ -132,7 +132,7 @@ def two_workers(tmp_path, sandbox, transactional_db, settings):
         for name, value in overrides.items():
             setattr(settings, name, value)
         env = worker_environment(tmp_path, sandbox, **overrides)
-        command = f"{WORKER} -Q sms,bulk,verify,default --pool threads -c 4"
+        command = f"{WORKER} -Q sms,bulk,verify,housekeeping --pool threads -c 4"
         return running(f"{command} -n first@%h", env), running(f"{command} -n second@%h", env)
 
     yield start
@@ -160,7 +160,11 @@ def test_a_worker_killed_mid_bulk_leaves_every_recipient_exactly_one_message(two
         TWILIO_RATE_LIMIT=20 * 60,
         TWILIO_RATE_BURST=1,
         SMS_PACING_HORIZON=1.0,
-        SMS_LEASE_SECONDS=4,
+        # A short lease, renewed often; a provider call fits in it (system check E006).
+        SMS_LEASE_SECONDS=6,
+        SMS_LEASE_RENEW_INTERVAL=0.5,
+        TWILIO_CONNECT_TIMEOUT=1.0,
+        TWILIO_READ_TIMEOUT=3.0,
         SMS_STALLED_AFTER=8,
     )
     with first as doomed, second:

@@ -175,3 +175,52 @@ def test_concurrent_runs_publish_each_message_once(transactional_db):
     for thread in threads:
         thread.join()
     assert sum(r.get("published", 0) for r in results) == 20
+
+
+# --- A broker that restarted: what it held is published again at once --------------------
+
+
+def queued_tasks(queue: str) -> list[list[str]]:
+    """The message ids of each task waiting in a queue of the suite's broker (Redis lists)."""
+    import base64
+    import json
+
+    tasks = []
+    for raw in get_redis().lrange(queue, 0, -1):
+        envelope = json.loads(raw)
+        args = json.loads(base64.b64decode(envelope["body"]))[0]
+        tasks.append(args[0])
+    return tasks
+
+
+def test_after_the_broker_restarts_what_it_held_is_published_again_at_once(transactional_db):
+    from notifications.models import BrokerRun
+
+    broker_run_id = get_redis().info("server")["run_id"]
+    now = timezone.now()
+    queued = make_message(published_at=now)  # in the queue, as far as the database knows
+    counted_down = make_message(published_at=now + timedelta(seconds=10), next_attempt_at=now)
+    held = make_message(published_at=now, lease_owner="alive:1:x", lease_expires_at=now + LONG_AGO)
+    # The first dispatch only learns which broker it talks to.
+    assert published(recovery.dispatch_due_messages()) == 0
+    assert list(BrokerRun.objects.values_list("run_id", flat=True)) == [broker_run_id]
+    assert published(recovery.dispatch_due_messages()) == 0
+    # As if the last dispatch had seen an earlier start of the broker: this one is new.
+    BrokerRun.objects.update(run_id="an-earlier-start", seen_at=now - LONG_AGO)
+    counts = recovery.dispatch_due_messages()
+    assert counts["unpublished_by_broker_restart"] == 2
+    assert published(counts) == 2
+    assert sorted(queued_tasks("sms")[0]) == sorted([str(queued.id), str(counted_down.id)])
+    assert SMSLog.objects.get(id=held.id).published_at == now  # its run goes on
+    assert BrokerRun.objects.count() == 2
+    assert published(recovery.dispatch_due_messages()) == 0
+
+
+def test_each_message_a_stopped_run_left_goes_in_a_task_of_its_own(transactional_db):
+    left = [left_by_a_dead_worker(body=f"left {n}") for n in range(3)]
+    lost = [lost_publish() for _ in range(2)]
+    assert published(recovery.dispatch_due_messages()) == 5
+    tasks = queued_tasks("sms")
+    assert sorted(map(sorted, tasks)) == sorted(
+        [sorted(str(m.id) for m in lost)] + [[str(m.id)] for m in left]
+    )

@@ -90,5 +90,5 @@ def test_every_task_of_the_project_is_routed_and_has_a_time_limit():
     unlimited = [n for n, t in tasks.items() if not (t.time_limit or app.conf.task_time_limit)]
     assert unlimited == []
     deliver = tasks["notifications.tasks.deliver_bulk"]
-    assert deliver.time_limit < settings.SMS_LEASE_SECONDS
+    assert deliver.time_limit == settings.SMS_DELIVERY_TIME_LIMIT
     assert app.conf.task_time_limit <= 300
