@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format venv services clean
+.PHONY: run test chaos bench lint format venv services clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/production.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -37,10 +37,18 @@ run: $(STAMP) .env
 	bin/run -f Procfile.dev
 
 test: $(STAMP)
-	@bin/ensure-services --postgres
+	@bin/ensure-services --postgres --rabbitmq
 	@bin/ensure-browser
 	$(VENV)/bin/ruff check .
-	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-report=term -p no:cacheprovider
+	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-report= -p no:cacheprovider --ignore=tests/reliability
+	@# The reliability scenarios mostly wait (for leases, storms, restarts): three at a time.
+	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-append --cov-report=term -p no:cacheprovider -n 3 --dist loadgroup tests/reliability
+
+# The reliability scenarios of tests/reliability with 10,000 messages each; prints their table
+# and writes test-artifacts/reliability.json (about an hour on two cores).
+chaos: $(STAMP)
+	@bin/ensure-services --postgres --rabbitmq
+	CHAOS_MESSAGES=$${CHAOS_MESSAGES:-10000} DJANGO_ENV_FILE= $(VENV)/bin/pytest tests/reliability -p no:cacheprovider -q -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	@bin/ensure-services --postgres

@@ -10,6 +10,7 @@ False: the database row is the outbox, and what it says is published again later
 import logging
 from collections.abc import Sequence
 
+from amqp.exceptions import ChannelError
 from celery import current_app
 from kombu.exceptions import OperationalError
 
@@ -68,7 +69,9 @@ def publish_verification_start(attempt_id, task_id: str, *, expires: float) -> b
 def _publish(name: str, *, what: str, recovery: str, **options) -> bool:
     try:
         current_app.send_task(name, **options)
-    except OperationalError as exc:
+    # ChannelError: RabbitMQ refused the message (publisher confirms), e.g. a countdown's
+    # delayed-delivery exchange that no worker has declared yet on a new virtual host.
+    except (OperationalError, ChannelError) as exc:
         logger.warning("The broker did not take %s (%s); %s", what, exc, recovery)
         return False
     return True

@@ -6,7 +6,7 @@ but Celery's autodiscovery: imports go one way.
 
 from celery import Task, shared_task
 from celery.signals import task_revoked
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from notifications import callbacks, conf, delivery, publishing, recovery, verification_worker
 from notifications.exceptions import TransientProviderError
@@ -22,16 +22,26 @@ DELIVERY_TIME_LIMIT = int(conf.get("SMS_DELIVERY_TIME_LIMIT"))
 DISPATCH_TIME_LIMIT = int(float(conf.get("SMS_DISPATCH_TIME_LIMIT"))) + 5
 PUMP_TIME_LIMIT = 60
 VERIFICATION_TIME_LIMIT = 60
+# A delivery run that lost the database took nothing (its claim is one statement) or holds
+# what it claimed under a lease that then runs out: its task comes back within seconds, with
+# backoff, rather than leave messages it never claimed to the stalled sweep (SMS_STALLED_AFTER).
+# Only the connection's errors: a query the database refuses would fail again at once.
+DATABASE_LOST = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "max_retries": 20,
+}
 
 
-@shared_task(name=publishing.DELIVER_SMS, time_limit=DELIVERY_TIME_LIMIT)
+@shared_task(name=publishing.DELIVER_SMS, time_limit=DELIVERY_TIME_LIMIT, **DATABASE_LOST)
 def deliver_sms(message_ids: list[str]) -> dict[str, int]:
     if isinstance(message_ids, str):  # a task published by a version that sent one id
         message_ids = [message_ids]
     return delivery.deliver_messages(message_ids=message_ids)
 
 
-@shared_task(name=publishing.DELIVER_BULK, time_limit=DELIVERY_TIME_LIMIT)
+@shared_task(name=publishing.DELIVER_BULK, time_limit=DELIVERY_TIME_LIMIT, **DATABASE_LOST)
 def deliver_bulk(message_ids: list[str]) -> dict[str, int]:
     return delivery.deliver_messages(message_ids=message_ids, bulk=True)
 

@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from notifications.backends import locmem
+from tests.rabbitmq import rabbitmq_server, vhost  # noqa: F401 (fixtures: a virtual host per test)
 
 
 @pytest.fixture(autouse=True)

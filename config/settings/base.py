@@ -155,7 +155,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
 # Tasks are idempotent (claimed by conditional UPDATE), so a task is acknowledged only once it
-# has run, and a worker killed mid-task gives its message back to the queue.
+# has run, and a worker killed mid-task gives its message back to the queue. A message that
+# kills its worker every time does not loop: each take-over of its expired lease is counted on
+# the row, and past SMS_MAX_ABANDONED_RUNS it ends failed (worker_lost_repeatedly). Prefetch 1:
+# a worker holds no task it is not running, so a dead worker strands nothing but its runs.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -188,6 +191,46 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
+
+
+# RabbitMQ instead of Redis (CELERY_BROKER_URL=amqp://...): every queue of worker/app.py is a
+# quorum queue, replicated and kept on disk, so a node restart loses nothing queued.
+RABBITMQ_SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def rabbitmq_settings() -> dict:
+    """The CELERY_ settings of a RabbitMQ broker; they replace the Redis ones above."""
+    return {
+        # Redis-only options (visibility_timeout, queue_order_strategy) would mean nothing here.
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {
+            # A publish returns once the broker has taken the message (a quorum queue: once a
+            # majority has written it), else raises: a refused task is never silently lost.
+            "confirm_publish": True,
+            # The TCP connection and the AMQP handshake, like Redis's socket_connect_timeout.
+            "connect_timeout": 2,
+            # A broker that accepts but never answers (or blocks publishers on a resource
+            # alarm) fails the publish after this long instead of holding a request for good.
+            "read_timeout": 4,
+            "write_timeout": 4,
+        },
+        # Dead peers are noticed within about 2 heartbeats (Celery's 120 s: up to 4 minutes).
+        "CELERY_BROKER_HEARTBEAT": 30,
+        # worker/app.py declares the project's queues with x-queue-type=quorum when this is
+        # "quorum"; a queue a worker is told to consume that is not among them, too.
+        "CELERY_TASK_DEFAULT_QUEUE_TYPE": "quorum",
+        "CELERY_TASK_CREATE_MISSING_QUEUE_TYPE": "quorum",
+        # Quorum queues have no global QoS: Celery then sets the prefetch per consumer (static).
+        "CELERY_WORKER_DETECT_QUORUM_QUEUES": True,
+        # Countdowns (deferrals, retries, a bulk's pump) go through RabbitMQ's own delayed
+        # delivery (celery_delayed_* quorum queues), never held unacknowledged in a worker; it
+        # routes through a topic exchange, not through the default direct one.
+        "CELERY_BROKER_NATIVE_DELAYED_DELIVERY_QUEUE_TYPE": "quorum",
+        "CELERY_TASK_DEFAULT_EXCHANGE_TYPE": "topic",
+    }
+
+
+if CELERY_BROKER_URL.split("://", 1)[0] in RABBITMQ_SCHEMES:
+    globals().update(rabbitmq_settings())
 # A worker started before its broker waits for it instead of exiting, and one whose broker went
 # away reconnects every 2 s at most (worker/consumer.py), so it consumes again within seconds.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -36,6 +36,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
     "polling_interval": 0.1,
 }
+# The RabbitMQ server of tests/worker/test_rabbitmq.py, which makes a virtual host of its own on
+# it for each test (the broker of the rest of the suite stays the Redis index above).
+TEST_RABBITMQ_URL = env.str("TEST_RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672")
 
 TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"

@@ -92,3 +92,16 @@ def test_every_task_of_the_project_is_routed_and_has_a_time_limit():
     deliver = tasks["notifications.tasks.deliver_bulk"]
     assert deliver.time_limit == settings.SMS_DELIVERY_TIME_LIMIT
     assert app.conf.task_time_limit <= 300
+
+
+def test_a_delivery_task_that_lost_the_database_comes_back_with_backoff():
+    """Not left to the stalled sweep (tests/reliability cuts the database off the workers)."""
+    from django.db import OperationalError
+
+    from worker import app
+
+    app.loader.import_default_modules()
+    for name in ("notifications.tasks.deliver_sms", "notifications.tasks.deliver_bulk"):
+        task = app.tasks[name]
+        assert OperationalError in task.autoretry_for, name
+        assert task.retry_backoff and task.retry_backoff_max <= 30 and task.max_retries >= 10
