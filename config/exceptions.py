@@ -4,6 +4,7 @@ DRF's views answer through `api_exception_handler`; what Django answers by itsel
 (its handlers, its debug pages) is turned into the same envelope by `config.middleware`.
 """
 
+import logging
 import math
 from http import HTTPStatus
 
@@ -18,11 +19,15 @@ from django.core.exceptions import (
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse, UnreadablePostError
 from django.views import defaults
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from notifications.exceptions import SMSError
+from notifications.exceptions import ServiceUnavailable, SMSError
+
+logger = logging.getLogger(__name__)
 
 API_PATH_PREFIXES = ("/api/", "/webhooks/")
 
@@ -87,6 +92,11 @@ def api_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: domain errors and DRF errors alike become the envelope."""
     if isinstance(exc, SMSError):
         return _domain_error_response(exc)
+    if isinstance(exc, RedisError | KombuOperationalError):
+        # What could be recorded without Redis or the broker has been (sends answer 202 and
+        # wait for the broker); what reaches here needs them (the verification throttles).
+        logger.warning("%s answered 503: %s", context["request"].path, exc)
+        return _domain_error_response(ServiceUnavailable())
     if isinstance(exc, RequestDataTooBig):
         return Response(payload_too_large_envelope(), status=413)
     if isinstance(exc, SuspiciousOperation | BadRequest | UnreadablePostError):

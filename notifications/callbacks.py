@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from notifications import conf, suppression, transitions
 from notifications.exceptions import InvalidPhoneNumber
@@ -36,7 +37,7 @@ def status_callback_apply(*, params, idempotency_token: str = "") -> str:
         try:
             outcome, message_id = _apply(sid, raw_status, params.get("ErrorCode") or "")
         except Exception:
-            get_redis().delete(*keys)  # let Twilio's retry of this callback be applied
+            _forget(keys)  # let Twilio's retry of this callback be applied
             raise
     _record(Outcome(outcome), WebhookEvent.Kind.STATUS, params, idempotency_token, message_id)
     if outcome == Outcome.UNKNOWN:
@@ -49,11 +50,28 @@ def status_callback_apply(*, params, idempotency_token: str = "") -> str:
 
 
 def _claim(keys: list[str]) -> bool:
+    """True unless a key says this callback was applied already.
+
+    The keys are an optimization: with Redis down the callback is applied all the same,
+    since the forward-only conditional UPDATE cannot apply one status twice, and a lost
+    callback would leave its row behind for good.
+    """
     ttl = int(conf.get("SMS_WEBHOOK_DEDUP_TTL"))
-    pipe = get_redis().pipeline(transaction=False)
-    for key in keys:
-        pipe.set(key, "1", nx=True, ex=ttl)
-    return all(pipe.execute())
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, "1", nx=True, ex=ttl)
+        return all(pipe.execute())
+    except RedisError as exc:
+        logger.warning("Status callback applied without de-duplication: Redis failed (%s)", exc)
+        return True
+
+
+def _forget(keys: list[str]) -> None:
+    try:
+        get_redis().delete(*keys)
+    except RedisError as exc:
+        logger.warning("Could not release the de-duplication keys of a callback (%s)", exc)
 
 
 def _apply(sid: str, raw_status: str, error_code: str) -> tuple[str, object]:

@@ -44,6 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "SMS_DISPATCH_INTERVAL": 5.0,  # how often the dispatcher looks for due and lost messages
     "SMS_DISPATCH_BATCH": 10000,  # messages it (or a bulk's pump) hands out in one run at most
     "SMS_DISPATCH_TIME_LIMIT": 30.0,  # how long one dispatcher run may take
+    # Missed status callbacks (notifications.refresh): a message Twilio took whose status has
+    # not moved for SMS_REFRESH_AFTER is fetched from Twilio by SID, every SMS_REFRESH_INTERVAL,
+    # at most SMS_REFRESH_BATCH a run, until it is SMS_REFRESH_GIVE_UP_AFTER old.
+    "SMS_REFRESH_AFTER": 600,
+    "SMS_REFRESH_INTERVAL": 60.0,
+    "SMS_REFRESH_BATCH": 200,
+    "SMS_REFRESH_GIVE_UP_AFTER": 172800,
     "SMS_SEND_CONCURRENCY": 8,  # provider calls in flight at once per worker process
     # Workers write a heartbeat per queue they consume this often (notifications.heartbeats);
     # /healthz fails a queue whose newest heartbeat is older than SMS_HEARTBEAT_MAX_AGE.

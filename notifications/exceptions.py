@@ -147,6 +147,18 @@ class ProviderUnavailable(SMSError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(SMSError):
+    """A part the request cannot go without (Redis) is down; nothing was recorded."""
+
+    code = "service_unavailable"
+    http_status = 503
+
+    def __init__(self, message: str = "The service is unavailable; try again shortly.", *,
+                 retry_after: int = 5):  # fmt: skip
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class VerificationProviderError(SMSError):
     """The provider refused a verification request for a reason the user cannot fix."""
 

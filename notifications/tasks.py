@@ -8,7 +8,15 @@ from celery import Task, shared_task
 from celery.signals import task_revoked
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from notifications import callbacks, conf, delivery, publishing, recovery, verification_worker
+from notifications import (
+    callbacks,
+    conf,
+    delivery,
+    publishing,
+    recovery,
+    refresh,
+    verification_worker,
+)
 from notifications.exceptions import TransientProviderError
 from notifications.retry import retry_delay
 
@@ -22,6 +30,7 @@ DELIVERY_TIME_LIMIT = int(conf.get("SMS_DELIVERY_TIME_LIMIT"))
 DISPATCH_TIME_LIMIT = int(float(conf.get("SMS_DISPATCH_TIME_LIMIT"))) + 5
 PUMP_TIME_LIMIT = 60
 VERIFICATION_TIME_LIMIT = 60
+REFRESH_TIME_LIMIT = 120
 # A delivery run that lost the database took nothing (its claim is one statement) or holds
 # what it claimed under a lease that then runs out: its task comes back within seconds, with
 # backoff, rather than leave messages it never claimed to the stalled sweep (SMS_STALLED_AFTER).
@@ -54,6 +63,11 @@ def pump_bulk(bulk_id: str) -> int:
 @shared_task(name=publishing.DISPATCH_DUE, time_limit=DISPATCH_TIME_LIMIT)
 def dispatch_due_messages() -> dict[str, int]:
     return recovery.dispatch_due_messages()
+
+
+@shared_task(name="notifications.tasks.refresh_stale_messages", time_limit=REFRESH_TIME_LIMIT)
+def refresh_stale_messages() -> dict[str, int]:
+    return refresh.refresh_stale_messages()
 
 
 # The beat entry of earlier versions: a database scheduler keeps it until someone deletes it.

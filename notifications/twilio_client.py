@@ -142,6 +142,14 @@ def list_recent_messages(*, to: str, sender: str, since: datetime, limit: int = 
     ]
 
 
+def fetch_message(sid: str) -> dict:
+    """GET one message by SID; its JSON resource. Raises a ProviderError subclass."""
+    client = get_client()
+    with _provider_errors(client):
+        instance = client.messages(sid).fetch()
+    return _last_json(client) or {"sid": instance.sid, "status": instance.status}
+
+
 def _last_json(client: Client) -> dict:
     response = client.http_client.last_response
     try:

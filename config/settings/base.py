@@ -249,6 +249,7 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.start_verification": {"queue": "verify"},
     "notifications.tasks.dispatch_due_messages": {"queue": "housekeeping"},
     "notifications.tasks.requeue_stalled_messages": {"queue": "housekeeping"},
+    "notifications.tasks.refresh_stale_messages": {"queue": "housekeeping"},
     "notifications.tasks.purge_webhook_events": {"queue": "housekeeping"},
     "notifications.tasks.purge_verification_attempts": {"queue": "housekeeping"},
     "notifications.tasks.abandon_stalled_verifications": {"queue": "housekeeping"},
@@ -343,6 +344,16 @@ CELERY_BEAT_SCHEDULE["dispatch-due-messages"] = {
     "schedule": SMS_DISPATCH_INTERVAL,
     # A run that waited longer than its interval has been overtaken by the next one.
     "options": {"expires": SMS_DISPATCH_INTERVAL},
+}
+# Missed status callbacks: statuses that stopped moving are fetched from Twilio.
+SMS_REFRESH_AFTER = sms_setting(env.int, "SMS_REFRESH_AFTER")
+SMS_REFRESH_INTERVAL = sms_setting(env.float, "SMS_REFRESH_INTERVAL")
+SMS_REFRESH_BATCH = sms_setting(env.int, "SMS_REFRESH_BATCH")
+SMS_REFRESH_GIVE_UP_AFTER = sms_setting(env.int, "SMS_REFRESH_GIVE_UP_AFTER")
+CELERY_BEAT_SCHEDULE["refresh-stale-messages"] = {
+    "task": "notifications.tasks.refresh_stale_messages",
+    "schedule": SMS_REFRESH_INTERVAL,
+    "options": {"expires": SMS_REFRESH_INTERVAL},
 }
 SMS_PROVIDER_CLOCK_SKEW = sms_setting(env.int, "SMS_PROVIDER_CLOCK_SKEW")
 SMS_WEBHOOK_DEDUP_TTL = sms_setting(env.int, "SMS_WEBHOOK_DEDUP_TTL")

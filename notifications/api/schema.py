@@ -189,6 +189,14 @@ CODES = _table(
         "The verification provider refused the check.",
     ),
     ErrorCode(
+        "service_unavailable",
+        503,
+        "a part this request cannot go without is down (Redis, which holds the verification "
+        "throttles); try again shortly",
+        "The service is unavailable; try again shortly.",
+        {"retry_after": 5},
+    ),
+    ErrorCode(
         "provider_unavailable",
         503,
         "the provider is down or slow; try again shortly",

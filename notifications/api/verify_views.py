@@ -26,7 +26,14 @@ VERIFY_SPECIFICS = {
         "details": {"limit": "resend_cooldown", "retry_after": 30},
     },
 }
-VERIFY_ERRORS = ("validation_error", "invalid_phone_number", "country_not_allowed", "throttled")
+# service_unavailable: the throttles live in Redis; no verification goes out unthrottled.
+VERIFY_ERRORS = (
+    "validation_error",
+    "invalid_phone_number",
+    "country_not_allowed",
+    "throttled",
+    "service_unavailable",
+)
 
 
 # Any string passes the serializer, so that the service refuses a wrong one with its own code;
@@ -91,7 +98,7 @@ class VerifyStartApi(APIView):
                 *VERIFY_ERRORS, "invalid_channel", *JSON_BODY_ERRORS, specifics=VERIFY_SPECIFICS
             ),
         },
-        parameters=[retry_after(429)],
+        parameters=[retry_after(429, 503)],
         summary="Send a verification code; answered at once, sent by a worker. Throttled (429).",
     )
     def post(self, request):

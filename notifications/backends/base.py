@@ -136,6 +136,11 @@ class BaseSMSBackend:
         """
         return None
 
+    def fetch(self, provider_sid: str) -> SendResult | None:
+        """The provider's current view of a message it took, for a status callback that never
+        came (notifications.refresh). None: this backend cannot tell."""
+        return None
+
     def start_verification(self, *, to: str, channel: str) -> VerificationStarted:
         """Send a verification code to `to` (E.164) by `channel`.
 

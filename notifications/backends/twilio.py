@@ -49,6 +49,9 @@ class TwilioBackend(BaseSMSBackend):
         payloads = twilio_client.list_recent_messages(to=message.to, sender=sender, since=since)
         return [_result(p) for p in payloads if p.get("body") == message.body]
 
+    def fetch(self, provider_sid: str) -> SendResult:
+        return _result(twilio_client.fetch_message(provider_sid))
+
     def start_verification(self, *, to: str, channel: str) -> VerificationStarted:
         self.require_verification_settings()
         payload = twilio_client.start_verification(to=to, channel=channel)

@@ -67,6 +67,7 @@ ERRORS = {
             "parse_error",
         },
         429: {"throttled"},
+        503: {"service_unavailable"},  # Redis, which holds the throttles, is down
         **JSON_BODY,
     },
     ("post", "/api/sms/verify/check/"): {
@@ -79,7 +80,7 @@ ERRORS = {
         },
         429: {"throttled"},
         502: {"provider_error"},
-        503: {"provider_unavailable"},
+        503: {"provider_unavailable", "service_unavailable"},
         **JSON_BODY,
     },
     ("post", "/webhooks/sms/status/"): SIGNED_FORM,
@@ -88,7 +89,7 @@ ERRORS = {
 RETRY_AFTER = {
     ("post", "/api/sms/send/"): {429},
     ("post", "/api/sms/bulk/"): {429},
-    ("post", "/api/sms/verify/start/"): {429},
+    ("post", "/api/sms/verify/start/"): {429, 503},
     ("post", "/api/sms/verify/check/"): {429, 503},
 }
 

@@ -161,3 +161,48 @@ def test_a_broker_that_never_answers_holds_a_request_a_few_seconds_only(
     [line] = warnings_from(caplog, "notifications.publishing")
     assert "dispatcher" in line.getMessage()
     assert elapsed < SILENT_BROKER_BUDGET, f"the request took {elapsed:.2f} s"
+
+
+# --- Redis down: the cache (throttles, webhook de-duplication) and the broker together -------
+
+
+@pytest.fixture
+def redis_down(broker_down, settings):
+    """The cache's Redis is gone too (in production cache and broker are one Redis)."""
+    cache = {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{_unused_port()}/0"}
+    settings.CACHES = {**settings.CACHES, "default": cache}
+
+
+def test_with_redis_down_a_send_and_a_bulk_are_recorded_and_answer_202(redis_down, staff_client):
+    single = staff_client.post("/api/sms/send/", {"to": TO, "body": "hello"}, format="json")
+    bulk = staff_client.post(
+        "/api/sms/bulk/", {"recipients": [TO, "+919812345611"], "body": "hi"}, format="json"
+    )
+    assert (single.status_code, bulk.status_code) == (202, 202), (single.content, bulk.content)
+    assert SMSLog.objects.filter(status=SMSStatus.PENDING).count() == 3
+    assert SMSLog.objects.get(id=single.json()["id"]).published_at is None
+
+
+def test_with_redis_down_a_verification_start_answers_a_503_envelope(redis_down, api_client):
+    """Its throttles live in Redis: no code goes out unthrottled."""
+    response = api_client.post("/api/sms/verify/start/", {"phone_number": TO}, format="json")
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response["Retry-After"] == "5"
+    assert VerificationAttempt.objects.count() == 0
+
+
+def test_with_redis_down_a_status_callback_is_still_applied(redis_down, settings):
+    from django.test import Client
+
+    from tests.notifications.test_webhooks import STATUS_PATH, callback, post_signed
+
+    message = SMSLog.objects.create(to=TO, body="hello", provider_sid="SM" + "1" * 32)
+    SMSLog.objects.filter(id=message.id).update(status=SMSStatus.SENT)
+    for status in ("delivered", "sent"):  # a late `sent` is stale, not a step back
+        answer = post_signed(
+            Client(), settings, STATUS_PATH, callback(message.provider_sid, status)
+        )
+        assert answer.status_code < 300, answer.content
+    message.refresh_from_db()
+    assert message.status == SMSStatus.DELIVERED

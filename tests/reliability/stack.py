@@ -216,6 +216,10 @@ class Stack:
             "PUBLIC_BASE_URL": self.web_url,
             "SMS_SEND_THROTTLE_RATE": "100000/min",
             "SMS_HEARTBEAT_INTERVAL": 2.0,
+            # A status callback lost (dropped, or sent while the web or Redis was down) is
+            # fetched from the sandbox after 5 s of silence, not the production 10 minutes.
+            "SMS_REFRESH_AFTER": 5,
+            "SMS_REFRESH_INTERVAL": 2.0,
             **FAST_RETRIES,
             **overrides,
         }

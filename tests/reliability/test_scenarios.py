@@ -197,16 +197,18 @@ def test_provider_accepts_then_fails(stack, record, sandbox):
 
 
 @EVERY
-def test_callbacks_duplicated_and_reordered(stack, record, sandbox):
+def test_callbacks_duplicated_reordered_and_dropped(stack, record, sandbox):
+    """Dropped ones are made up for by fetching the stale statuses from the provider."""
     with stack(**PACED, **SHORT_LEASES) as running:
         sandbox.set_faults(
             callback_duplicate={"rate": 0.3, "seed": 5},
             callback_out_of_order={"rate": 0.3, "seed": 6},
+            callback_drop={"rate": 0.2, "seed": 7},
         )
         started = time.monotonic()
         running.send_mix(MESSAGES)
         recovered = running.wait_until_settled(started, SETTLE_TIMEOUT)
-        audit = running.audit("callbacks duplicated, reordered", recovered)
+        audit = running.audit("callbacks duplicated, reordered, dropped", recovered)
         assert_nothing_lost_or_repeated(audit, record)
 
 
