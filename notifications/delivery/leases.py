@@ -69,6 +69,9 @@ class LeaseKeeper:
         self.held: dict[str, Lease] = {}
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        # Set by each new hold: the renewer re-reads its interval (settings changed since it
+        # started, as tests do) instead of sleeping out an interval that no longer holds.
+        self.wake = threading.Event()
 
     def hold(self, owner: str, *, claimed_at: float) -> Lease:
         lease = Lease(owner, valid_until=claimed_at + lease_seconds())
@@ -79,6 +82,8 @@ class LeaseKeeper:
                     target=self._renew_forever, name="sms-lease-renewer", daemon=True
                 )
                 self.thread.start()
+            else:
+                self.wake.set()
         return lease
 
     def release(self, lease: Lease) -> None:
@@ -110,11 +115,18 @@ class LeaseKeeper:
         return True
 
     def _renew_forever(self) -> None:
-        interval = float(conf.get("SMS_LEASE_RENEW_INTERVAL"))
+        def interval() -> float:
+            return float(conf.get("SMS_LEASE_RENEW_INTERVAL"))
+
+        due = time.monotonic() + interval()
         while True:
-            time.sleep(interval)
+            if self.wake.wait(max(due - time.monotonic(), 0)):
+                self.wake.clear()
+                due = min(due, time.monotonic() + interval())
+                continue
             self.renew()
             close_old_connections()
+            due = time.monotonic() + interval()
 
 
 _keeper = LeaseKeeper()
