@@ -12,7 +12,7 @@ from notifications.exceptions import InvalidPhoneNumber
 from notifications.models import SMSLog, WebhookEvent
 from notifications.phone import mask_phone_number, normalize_phone_number
 from notifications.redis_client import get_redis
-from notifications.status import from_twilio
+from notifications.status import SMSStatus, from_twilio
 
 logger = logging.getLogger(__name__)
 Outcome = WebhookEvent.Outcome
@@ -80,15 +80,29 @@ def _apply(sid: str, raw_status: str, error_code: str) -> tuple[str, object]:
         logger.info("Status callback for unknown SID %s (%s)", sid, raw_status)
         return Outcome.UNKNOWN, None
     message_id, number = found
+    # A status with no meaning for an outbound message maps to one that claims no progress
+    # (status.TWILIO_UNKNOWN): applied only to a row still pending, else stale.
+    applied = provider_status_apply(
+        message_id=message_id, to=number, status=from_twilio(raw_status), error_code=error_code
+    )
+    return (Outcome.APPLIED if applied else Outcome.STALE), message_id
+
+
+def provider_status_apply(
+    *, message_id, to: str, status: SMSStatus, error_code: str = "", **fields
+) -> bool:
+    """Record a status the provider reported for a message, from a callback or, when that was
+    lost, a fetch (notifications.refresh): forward only, with its error code and `fields`.
+
+    Returns whether the row moved.
+    """
     if error_code == suppression.OPTED_OUT_ERROR:
         # Through a Messaging Service an opted-out recipient is not refused at the create:
         # the message fails later with 21610, and the number goes on the list all the same.
-        suppression.suppress(number, reason=error_code)
-    # A status with no meaning for an outbound message maps to one that claims no progress
-    # (status.TWILIO_UNKNOWN): applied only to a row still pending, else stale.
-    new_status = from_twilio(raw_status)
-    applied = transitions.transition(message_id, new_status, **transitions.error_fields(error_code))
-    return (Outcome.APPLIED if applied else Outcome.STALE), message_id
+        suppression.suppress(to, reason=error_code)
+    return transitions.transition(
+        message_id, status, **transitions.error_fields(error_code), **fields
+    )
 
 
 def inbound_message_handle(*, params) -> str:

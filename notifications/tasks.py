@@ -24,13 +24,21 @@ from notifications.retry import retry_delay
 # is killed after SMS_DELIVERY_TIME_LIMIT (a hard limit only, since a run interrupted between
 # its provider calls and their recording is exactly what recovery resolves, by asking the
 # provider; its lease, no longer renewed, then runs out), the dispatcher by the time its lock
-# expires, a verification well past the provider's read timeout. Housekeeping keeps
-# CELERY_TASK_TIME_LIMIT.
+# expires, a verification well past the provider's read timeout, a refresh of stale statuses
+# once its last fetch has had its timeouts after its SMS_REFRESH_INTERVAL of fetching.
+# Housekeeping keeps CELERY_TASK_TIME_LIMIT.
 DELIVERY_TIME_LIMIT = int(conf.get("SMS_DELIVERY_TIME_LIMIT"))
 DISPATCH_TIME_LIMIT = int(float(conf.get("SMS_DISPATCH_TIME_LIMIT"))) + 5
 PUMP_TIME_LIMIT = 60
 VERIFICATION_TIME_LIMIT = 60
-REFRESH_TIME_LIMIT = 120
+REFRESH_TIME_LIMIT = (
+    int(
+        float(conf.get("SMS_REFRESH_INTERVAL"))
+        + float(conf.get("TWILIO_CONNECT_TIMEOUT"))
+        + float(conf.get("TWILIO_READ_TIMEOUT"))
+    )
+    + 5
+)
 # A delivery run that lost the database took nothing (its claim is one statement) or holds
 # what it claimed under a lease that then runs out: its task comes back within seconds, with
 # backoff, rather than leave messages it never claimed to the stalled sweep (SMS_STALLED_AFTER).
@@ -40,6 +48,9 @@ DATABASE_LOST = {
     "retry_backoff": 1,
     "retry_backoff_max": 30,
     "max_retries": 20,
+    # Celery writes STARTED to the result backend (the database) before the task body runs,
+    # outside its autoretry: with the database gone that write fails the task for good.
+    "track_started": False,
 }
 
 

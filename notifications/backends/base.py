@@ -138,8 +138,16 @@ class BaseSMSBackend:
 
     def fetch(self, provider_sid: str) -> SendResult | None:
         """The provider's current view of a message it took, for a status callback that never
-        came (notifications.refresh). None: this backend cannot tell."""
+        came (notifications.refresh). None: this backend cannot tell.
+
+        Raises TransientProviderError or PermanentProviderError (e.g. an unknown SID) like send().
+        """
         return None
+
+    @classmethod
+    def can_fetch(cls) -> bool:
+        """Whether fetch() can ever tell: a backend that cannot is not asked at all."""
+        return cls.fetch is not BaseSMSBackend.fetch
 
     def start_verification(self, *, to: str, channel: str) -> VerificationStarted:
         """Send a verification code to `to` (E.164) by `channel`.

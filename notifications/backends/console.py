@@ -1,5 +1,7 @@
 """Prints messages and verification codes instead of sending them: for local development
-without a provider (codes are checked locally, notifications.backends.local_verify)."""
+without a provider (codes are checked locally, notifications.backends.local_verify).
+
+It has no fetch(): the refresh of missed status callbacks leaves its messages alone."""
 
 import sys
 import uuid

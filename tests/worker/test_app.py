@@ -105,3 +105,4 @@ def test_a_delivery_task_that_lost_the_database_comes_back_with_backoff():
         task = app.tasks[name]
         assert OperationalError in task.autoretry_for, name
         assert task.retry_backoff and task.retry_backoff_max <= 30 and task.max_retries >= 10
+        assert not task.track_started, "its STARTED write would fail the task outside the retry"
