@@ -93,8 +93,9 @@ def api_exception_handler(exc, context):
     if isinstance(exc, SMSError):
         return _domain_error_response(exc)
     if isinstance(exc, RedisError | KombuOperationalError):
-        # What could be recorded without Redis or the broker has been (sends answer 202 and
-        # wait for the broker); what reaches here needs them (the verification throttles).
+        # The backstop: the services handle Redis and broker failures they can (sends answer
+        # 202 and wait for the broker; the verification throttles refuse with a 503 of their
+        # own); one they did not foresee is a 503 too, never a 500.
         logger.warning("%s answered 503: %s", context["request"].path, exc)
         return _domain_error_response(ServiceUnavailable())
     if isinstance(exc, RequestDataTooBig):

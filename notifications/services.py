@@ -292,8 +292,9 @@ def cancel_bulk(*, bulk_id) -> BulkSend:
     """Stop a bulk: nothing more of it is handed to the provider, by any worker.
 
     Its pending messages end `canceled` at once; a worker holding some checks the cancel
-    before each provider call. Canceling a canceled bulk changes nothing. Raises Http404 for
-    an unknown bulk, BulkFinished for a completed one.
+    before each provider call. Canceling a canceled bulk changes nothing in the database but
+    sets the workers' flag again, which Redis may have missed. Raises Http404 for an unknown
+    bulk, BulkFinished for a completed one.
     """
     bulk = selectors.bulk_get(bulk_id=bulk_id)
     now = timezone.now()
@@ -301,28 +302,36 @@ def cancel_bulk(*, bulk_id) -> BulkSend:
         changed = BulkSend.objects.filter(
             id=bulk.id, state__in=[BulkSend.State.ACCEPTED, BulkSend.State.SENDING]
         ).update(state=BulkSend.State.CANCELED, canceled_at=now, finished_at=now, updated_at=now)
-        if not changed:
+        if changed:
+            _cancel_pending_messages(bulk, now=now)
+        else:
             bulk.refresh_from_db()
-            if bulk.state == BulkSend.State.CANCELED:
-                return bulk
-            raise BulkFinished("This bulk has already completed.")
-        # Messages a worker holds are left to it: it cancels them before calling the provider.
-        ids = list(
-            SMSLog.objects.filter(bulk_id=bulk.id, status=SMSStatus.PENDING)
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)
-        )
-        SMSLog.objects.filter(id__in=ids, status=SMSStatus.PENDING, lease_owner="").update(
-            status=SMSStatus.CANCELED, updated_at=now
-        )
-        canceled = SMSLog.objects.filter(id__in=ids, status=SMSStatus.CANCELED)
-        announce_after_commit(
-            (pk, SMSStatus.CANCELED) for pk in canceled.values_list("pk", flat=True)
-        )
+            if bulk.state != BulkSend.State.CANCELED:
+                raise BulkFinished("This bulk has already completed.")
+    _flag_canceled(bulk)
+    if changed:
+        logger.info("Bulk %s canceled", bulk.id)
+        bulk.refresh_from_db()
+    return bulk
+
+
+def _cancel_pending_messages(bulk: BulkSend, *, now) -> None:
+    # Messages a worker holds are left to it: it cancels them before calling the provider.
+    ids = list(
+        SMSLog.objects.filter(bulk_id=bulk.id, status=SMSStatus.PENDING)
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)
+    )
+    SMSLog.objects.filter(id__in=ids, status=SMSStatus.PENDING, lease_owner="").update(
+        status=SMSStatus.CANCELED, updated_at=now
+    )
+    canceled = SMSLog.objects.filter(id__in=ids, status=SMSStatus.CANCELED)
+    announce_after_commit((pk, SMSStatus.CANCELED) for pk in canceled.values_list("pk", flat=True))
+
+
+def _flag_canceled(bulk: BulkSend) -> None:
+    """The workers' fast check; without Redis they find the cancel at their next claim."""
     try:
         get_redis().set(bulk.canceled_flag_key, 1, ex=CANCELED_FLAG_TTL)
     except RedisError:
         logger.warning("Bulk %s canceled; its cache flag could not be set", bulk.id)
-    logger.info("Bulk %s canceled", bulk.id)
-    bulk.refresh_from_db()
-    return bulk

@@ -10,9 +10,13 @@ limit that frees up last lets a request through.
 
 DRF's throttles are not used: they read then write the cache non-atomically and their
 documentation says concurrent requests may get through beyond the limit.
+
+With Redis out of reach the throttles fail closed (ServiceUnavailable, a 503): a code that
+went out unthrottled would reopen the door to SMS pumping and brute force.
 """
 
 import ipaddress
+import logging
 import math
 import uuid
 from collections.abc import Sequence
@@ -21,10 +25,13 @@ from functools import cache
 
 from redis import Redis
 from redis.commands.core import Script
+from redis.exceptions import RedisError
 
 from notifications import conf
-from notifications.exceptions import RateLimited
+from notifications.exceptions import RateLimited, ServiceUnavailable
 from notifications.redis_client import get_redis
+
+logger = logging.getLogger(__name__)
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -128,14 +135,19 @@ def hit(limits: Sequence[Limit]) -> None:
     """Count one request against every limit, or against none if any is full.
 
     Raises RateLimited (naming the limit that frees up last, with the whole seconds until it
-    does) when any limit is full; nothing is counted then.
+    does) when any limit is full; nothing is counted then. Raises ServiceUnavailable when
+    Redis cannot be asked: the request is refused, never let through unthrottled.
     """
     if not limits:
         return
     args: list = [uuid.uuid4().hex]
     for limit in limits:
         args += [limit.limit, int(limit.window * 1000)]
-    refused, wait_ms = _script(get_redis())(keys=[lim.key for lim in limits], args=args)
+    try:
+        refused, wait_ms = _script(get_redis())(keys=[lim.key for lim in limits], args=args)
+    except RedisError as exc:
+        logger.warning("Verification refused: its throttles' Redis failed (%s)", exc)
+        raise ServiceUnavailable() from exc
     if refused:
         limit = limits[int(refused) - 1]
         raise RateLimited(

@@ -7,7 +7,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from notifications.exceptions import ProviderUnavailable, RateLimited, SMSError
+from notifications.exceptions import (
+    ProviderUnavailable,
+    RateLimited,
+    ServiceUnavailable,
+    SMSError,
+)
 from notifications.http import client_ip
 from portal.exceptions import InvalidPassword, PortalError
 from portal.models import StudentProfile
@@ -18,6 +23,7 @@ __all__ = ["client_ip", "show_error", "staff_required", "student_required"]
 FIELD_ALIASES = {"to": "phone", "phone_number": "phone"}
 FORM_ERROR = 400
 THROTTLED = 429
+UNAVAILABLE = 503
 
 
 def _to_login(request):
@@ -66,12 +72,14 @@ def student_required(view):
 
 def show_error(form, exc: Exception) -> int:
     """Put a service's error on the form field it is about (else above the form); return the
-    status the page answers with (429 when throttled, else 400)."""
+    status the page answers with (429 when throttled, 503 when Redis is down, else 400)."""
     name = getattr(exc, "field", None)
     name = FIELD_ALIASES.get(name, name)
     if name not in form.fields:
         name = None
     form.add_error(name, error_messages(exc))
+    if isinstance(exc, ServiceUnavailable):
+        return UNAVAILABLE
     return THROTTLED if isinstance(exc, RateLimited) else FORM_ERROR
 
 
@@ -87,6 +95,8 @@ def error_message(exc: Exception) -> str:
         return throttled_message(exc)
     if isinstance(exc, ProviderUnavailable):
         return "The SMS provider cannot be reached just now; nothing was sent. Try again shortly."
+    if isinstance(exc, ServiceUnavailable):
+        return "Codes cannot be sent or checked just now; nothing was sent. Try again shortly."
     if isinstance(exc, PortalError | SMSError):
         return exc.message
     return str(exc)

@@ -15,6 +15,7 @@ from notifications.models import SMSLog, VerificationAttempt
 from portal import services
 from portal.models import Application, StudentProfile
 from tests.helpers import wait_for
+from tests.notifications.test_redis_down import redis_gone
 from tests.portal.html import field, field_error, options, text_of
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +187,17 @@ def test_a_double_submit_of_the_registration_sends_one_code(client, departments)
     second = client.post(reverse("portal:register"), registration(departments))
     assert first["Location"] == second["Location"] == reverse("portal:register-verify")
     assert codes_sent() == 1
+
+
+def test_with_redis_down_the_registration_asks_to_try_again_and_keeps_nothing(client, departments):
+    with redis_gone():  # the verification throttles cannot be asked: no code goes out
+        response = client.post(reverse("portal:register"), registration(departments))
+    assert response.status_code == 503
+    assert "Codes cannot be sent or checked just now" in text_of(response, "main")
+    assert field(response, "username")["value"] == "asha"
+    assert VerificationAttempt.objects.count() == 0 and "portal_registration" not in client.session
+    again = client.post(reverse("portal:register"), registration(departments))  # Redis is back
+    assert again["Location"] == reverse("portal:register-verify") and codes_sent() == 1
 
 
 def test_resending_within_the_cool_down_shows_the_wait_and_sends_nothing(client, departments):
