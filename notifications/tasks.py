@@ -39,11 +39,13 @@ REFRESH_TIME_LIMIT = (
     )
     + 5
 )
-# A delivery run that lost the database took nothing (its claim is one statement) or holds
-# what it claimed under a lease that then runs out: its task comes back within seconds, with
-# backoff, rather than leave messages it never claimed to the stalled sweep (SMS_STALLED_AFTER).
+# The delivery tasks' (deliver_sms, deliver_bulk) Celery options, for when the database is
+# gone: they retry on the connection's errors, with backoff, and do not write STARTED.
+# A run that lost the database took nothing (its claim is one statement) or holds what it
+# claimed under a lease that then runs out: its task comes back within seconds, with backoff,
+# rather than leave messages it never claimed to the stalled sweep (SMS_STALLED_AFTER).
 # Only the connection's errors: a query the database refuses would fail again at once.
-DATABASE_LOST = {
+DELIVERY_TASK_OPTIONS = {
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 1,
     "retry_backoff_max": 30,
@@ -54,14 +56,14 @@ DATABASE_LOST = {
 }
 
 
-@shared_task(name=publishing.DELIVER_SMS, time_limit=DELIVERY_TIME_LIMIT, **DATABASE_LOST)
+@shared_task(name=publishing.DELIVER_SMS, time_limit=DELIVERY_TIME_LIMIT, **DELIVERY_TASK_OPTIONS)
 def deliver_sms(message_ids: list[str]) -> dict[str, int]:
     if isinstance(message_ids, str):  # a task published by a version that sent one id
         message_ids = [message_ids]
     return delivery.deliver_messages(message_ids=message_ids)
 
 
-@shared_task(name=publishing.DELIVER_BULK, time_limit=DELIVERY_TIME_LIMIT, **DATABASE_LOST)
+@shared_task(name=publishing.DELIVER_BULK, time_limit=DELIVERY_TIME_LIMIT, **DELIVERY_TASK_OPTIONS)
 def deliver_bulk(message_ids: list[str]) -> dict[str, int]:
     return delivery.deliver_messages(message_ids=message_ids, bulk=True)
 

@@ -2,12 +2,9 @@
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 from notifications.conf import DEFAULTS
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, run_in_environment
 
 
 def load(module: str, **env) -> subprocess.CompletedProcess:
@@ -15,10 +12,7 @@ def load(module: str, **env) -> subprocess.CompletedProcess:
         f"import importlib; s = importlib.import_module('{module}');"
         "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.ALLOWED_HOSTS)"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_ENV_FILE": "", **env},
-    )  # fmt: skip
+    return run_in_environment(code, **env)
 
 
 def test_production_needs_a_secret_key_and_hosts():
@@ -57,10 +51,7 @@ def test_the_base_settings_and_the_apps_defaults_cannot_drift_apart():
         " 'drifted': {n: [getattr(base, n), d] for n, d in DEFAULTS.items()"
         " if getattr(base, n, d) != d}}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_ENV_FILE": ""},
-    )  # fmt: skip
+    result = run_in_environment(code)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"unknown": [], "drifted": {}}
 

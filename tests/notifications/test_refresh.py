@@ -6,11 +6,8 @@ fault on, so that no status callback ever arrives; then the refresh asks the san
 
 import json
 import socket
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -19,9 +16,9 @@ from notifications import delivery, refresh, services, tasks, transitions
 from notifications.models import SMSLog
 from notifications.status import SMSStatus
 from notifications.suppression import is_suppressed
+from tests.helpers import run_in_environment
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 TO = "+919812345610"
 SILENT = 700  # seconds: past the default SMS_REFRESH_AFTER (600)
 NOT_FETCHED = {"fetched": 0, "changed": 0, "unchanged": 0, "failed": 0}
@@ -230,10 +227,7 @@ def beat_and_route(**env) -> dict:
         "print(json.dumps({'task': entry['task'], 'schedule': entry['schedule'],"
         " 'route': base.CELERY_TASK_ROUTES[entry['task']]}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_ENV_FILE": "", **env},
-    )  # fmt: skip
+    result = run_in_environment(code, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

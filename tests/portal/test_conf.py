@@ -1,13 +1,9 @@
 """The portal's settings: one source of defaults (portal.conf), PORTAL_NAME from the environment."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from portal import conf
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_in_environment
 
 
 def base_settings(**environment) -> dict:
@@ -16,10 +12,7 @@ def base_settings(**environment) -> dict:
         "import json; from config.settings import base;"
         "print(json.dumps({n: getattr(base, n) for n in dir(base) if n.startswith('PORTAL_')}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_ENV_FILE": "", **environment},
-    )  # fmt: skip
+    result = run_in_environment(code, **environment)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

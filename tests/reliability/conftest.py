@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.stack import MESSAGES
-
-COLUMNS = ("scenario", "broker", "messages", "lost", "duplicates", "unexpected",
-           "non_terminal", "failed_recorded", "api_errors", "recover_s")  # fmt: skip
+from tests.reliability.stack import COLUMNS, MESSAGES
 
 
 def _rows_directory(config) -> Path:

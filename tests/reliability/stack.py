@@ -31,7 +31,7 @@ from rest_framework.authtoken.models import Token
 from config.settings.base import rabbitmq_settings
 from notifications.models import SMSLog
 from notifications.status import TERMINAL_STATUSES
-from tests.processes import ROOT, WORKER, Running, running, worker_environment
+from tests.processes import WORKER, Running, running, worker_environment
 
 # How many messages a scenario sends: small in `make test`, 10,000 in `make chaos`.
 MESSAGES = int(os.environ.get("CHAOS_MESSAGES", "60"))
@@ -165,6 +165,12 @@ class TcpProxy:
         self.listener.close()
 
 
+# The reliability table's columns, in order: an Audit's row(), printed after the run and written
+# to test-artifacts/reliability.json by tests/reliability/conftest.py.
+COLUMNS = ("scenario", "broker", "messages", "lost", "duplicates", "unexpected",
+           "non_terminal", "failed_recorded", "api_errors", "recover_s")  # fmt: skip
+
+
 @dataclass
 class Audit:
     """What one run did, against what the API accepted."""
@@ -182,13 +188,10 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
     def row(self) -> dict:
-        return {
-            "scenario": self.scenario, "broker": self.broker, "messages": self.messages,
-            "lost": self.lost, "duplicates": self.duplicates, "unexpected": self.unexpected,
-            "non_terminal": self.non_terminal, "failed_recorded": self.failed_recorded,
-            "api_errors": self.api_errors,
-            "recover_s": None if self.recover_seconds is None else round(self.recover_seconds, 1),
-        }  # fmt: skip
+        """The table's row, by COLUMNS: recover_s is recover_seconds, rounded to 0.1 s."""
+        seconds = self.recover_seconds
+        recover_s = None if seconds is None else round(seconds, 1)
+        return {c: recover_s if c == "recover_s" else getattr(self, c) for c in COLUMNS}
 
 
 class Stack:
@@ -243,7 +246,7 @@ class Stack:
     def worker_env(self) -> dict[str, str]:
         if self.worker_database is None:
             return self.environment()
-        database = {**connection.settings_dict, "NAME": connection.settings_dict["NAME"]}
+        database = {**connection.settings_dict}
         database.update(HOST="127.0.0.1", PORT=str(self.worker_database.port))
         database.pop("TEST", None)
         return self.environment(DATABASES={"default": database})
@@ -425,4 +428,4 @@ def django_user():
     return user
 
 
-__all__ = ["ROOT", "Audit", "PrivateRedis", "Stack", "TcpProxy", "numbers", "MESSAGES"]
+__all__ = ["COLUMNS", "Audit", "PrivateRedis", "Stack", "TcpProxy", "numbers", "MESSAGES"]
