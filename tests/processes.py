@@ -16,6 +16,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
+# Settings that config/settings/base.py reads from the environment.
+ENVIRONMENT_PREFIXES = ("SMS_", "TWILIO_")
 WORKER = ".venv/bin/celery -A worker worker --loglevel INFO --without-mingle --without-gossip"
 
 
@@ -33,10 +35,15 @@ def worker_environment(directory: Path, sandbox, **settings) -> dict[str, str]:
     (directory / "subprocess_settings.py").write_text("\n".join(lines) + "\n")
     return {
         **os.environ,
+        # The environment too, as in production: settings derived from these when base.py
+        # reads them (beat's schedule from SMS_REFRESH_INTERVAL, say) would otherwise keep the
+        # defaults' values under the module's overrides.
+        **{name: str(value) for name, value in settings.items()
+           if name.startswith(ENVIRONMENT_PREFIXES) and isinstance(value, str | int | float)},
         "DJANGO_SETTINGS_MODULE": "subprocess_settings",
         "DJANGO_ENV_FILE": "",
         "PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)]),
-    }
+    }  # fmt: skip
 
 
 class Console:
