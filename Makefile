@@ -39,10 +39,12 @@ run: $(STAMP) .env
 test: $(STAMP)
 	@bin/ensure-services --postgres --rabbitmq
 	@bin/ensure-browser
+	@bin/ensure-tool /usr/bin/wrk wrk "The benchmarks"
 	$(VENV)/bin/ruff check .
-	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-report= -p no:cacheprovider --ignore=tests/reliability
-	@# The reliability scenarios mostly wait (for leases, storms, restarts): three at a time.
-	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-append --cov-report=term -p no:cacheprovider -n 3 --dist loadgroup tests/reliability
+	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-report= -p no:cacheprovider --ignore=tests/reliability --ignore=tests/bench
+	@# The reliability scenarios mostly wait (for leases, storms, restarts): three at a time,
+	@# beside the benchmarks' smoke run (bench/run.py --quick).
+	DJANGO_ENV_FILE= $(VENV)/bin/pytest --cov --cov-append --cov-report=term -p no:cacheprovider -n 3 --dist loadgroup tests/reliability tests/bench
 
 # The reliability scenarios of tests/reliability with 10,000 messages each; prints their table
 # and writes test-artifacts/reliability.json (about an hour on two cores).
@@ -50,9 +52,12 @@ chaos: $(STAMP)
 	@bin/ensure-services --postgres --rabbitmq
 	CHAOS_MESSAGES=$${CHAOS_MESSAGES:-10000} DJANGO_ENV_FILE= $(VENV)/bin/pytest tests/reliability -p no:cacheprovider -q -n 2 --dist loadgroup
 
+# Every benchmark on the real stack (under 10 minutes on two cores): prints their tables, writes
+# bench/results/latest.json and latest.png. make bench ARGS=--quick: the one-minute smoke run.
 bench: $(STAMP)
 	@bin/ensure-services --postgres
-	$(PY) bench/run.py
+	@bin/ensure-tool /usr/bin/wrk wrk "The benchmarks"
+	$(PY) bench/run.py $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

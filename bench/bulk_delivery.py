@@ -32,19 +32,14 @@ run went wrong (a message lost, sent twice or not recorded), not when a goal is 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import logging
 import math
 import os
-import platform
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
@@ -58,6 +53,17 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    RssSampler,
+    Service,
+    cpu_seconds,
+    database,
+    free_port,
+    machine,
+    one_at_a_time,
+    rss_bytes,
+    versions,
+)
 from twilio_sandbox.testing import SandboxProcess  # noqa: E402
 
 DB_NAME = "sms_bench_bulk"
@@ -111,117 +117,6 @@ QUICK = Plan(
 def numbers(count: int) -> list[str]:
     """Distinct valid Indian mobile numbers."""
     return [f"+91981{i:07d}" for i in range(count)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# --- processes ------------------------------------------------------------------------------
-
-
-class Service:
-    """A subprocess in its own session, its output in a file; stopped with its whole group."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
-
-    def wait_for_output(self, text: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start:\n{self.output()[-3000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-
-def process_tree(pid: int) -> list[int]:
-    """The process and its descendants, from /proc."""
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as f:
-                    todo.extend(int(child) for child in f.read().split())
-        except OSError:
-            continue  # it exited meanwhile
-    return pids
-
-
-def rss_bytes(pid: int) -> int:
-    """VmRSS of a process tree, in bytes."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            with open(f"/proc/{member}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these process trees so far (all their threads), from /proc."""
-    ticks = 0
-    for pid in pids:
-        for member in process_tree(pid):
-            try:
-                with open(f"/proc/{member}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class RssSampler:
-    """Samples the RSS of each worker process tree every 0.1 s; keeps each one's peak."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.peaks = dict.fromkeys(pids, 0)
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for pid in self.pids:
-                self.peaks[pid] = max(self.peaks[pid], rss_bytes(pid))
-            self.samples += 1
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 # --- the stack ------------------------------------------------------------------------------
@@ -728,33 +623,6 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-        "memory_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024),
-    }
-
-
-def database(action: str) -> None:
-    base = ["-h", "127.0.0.1", "-U", "postgres"]
-    if action == "create":
-        subprocess.run(["dropdb", *base, "--if-exists", "--force", DB_NAME], check=True)
-        subprocess.run(["createdb", *base, DB_NAME], check=True)
-    else:
-        subprocess.run(["dropdb", *base, "--if-exists", "--force", DB_NAME], check=False)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, about 75 s (for CI)")
@@ -771,20 +639,14 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C: every subprocess stopped, database dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    info = machine()
+    info = {**machine(), "versions": versions()}
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     with ExitStack() as exits:
-        # One run at a time: a second one would drop this one's database as it starts.
-        lock = exits.enter_context(open(Path(tempfile.gettempdir()) / f"{DB_NAME}.lock", "w"))
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("Another bulk_delivery benchmark is running.", file=sys.stderr)
-            return 1
+        exits.enter_context(one_at_a_time(DB_NAME))
         directory = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="bench-bulk-")))
-        database("create")
-        exits.callback(database, "drop")
+        database(DB_NAME, "create")
+        exits.callback(database, DB_NAME, "drop")
         stack = Stack(exits, directory, args.log_level)
         stack.setup_django()
         exits.callback(_close_connections)
