@@ -1,6 +1,6 @@
 """Benchmark: bulk sending on the real stack, each figure next to a baseline from the same run.
 
-Usage: .venv/bin/python bench/bulk_delivery.py [--quick] [--rows 1,2,3,4,5] [--workers 2]
+Usage: .venv/bin/python bench/bulk_delivery.py [--quick] [--rows 1,2,3,4,5,6] [--workers 2]
 
 Starts everything itself, on 127.0.0.1: a PostgreSQL database of its own (`sms_bench_bulk`,
 dropped at the end), Redis database 10 (flushed), the Twilio sandbox with no status callbacks
@@ -23,6 +23,9 @@ dropped at the end), Redis database 10 (flushed), the Twilio sandbox with no sta
    burst; also the pace after the burst (least squares) and what went out in the first 50 ms.
 5. Peak RSS of a worker process (its process tree, from /proc) during a 10,000 and a
    100,000-recipient bulk (the latter created through the service), each in fresh workers.
+6. Scaling: single sends (one task per message, as portal actions publish them; recorded
+   first, then published one by one) and a bulk, messages/s until nothing is pending, with 2
+   worker processes against the same with 1.
 
 --quick (under a minute and a half, for CI) runs small counts and a 10-second window, labelled
 so. Prints one table and writes it as JSON to bench/results/bulk_delivery.json. Exits 1 when a
@@ -99,6 +102,7 @@ class Plan:
     limited_seconds: float = 65.0
     window: float = 60.0
     rss_sizes: tuple[int, int] = (10_000, 100_000)
+    scaling: int = 1_000  # single sends per worker count in row 6 (a bulk of twice as many)
 
 
 QUICK = Plan(
@@ -111,6 +115,7 @@ QUICK = Plan(
     limited_seconds=12.0,
     window=10.0,
     rss_sizes=(300, 3_000),
+    scaling=100,
 )
 
 
@@ -263,6 +268,44 @@ class Stack:
             # Twilio has. A second provider call for a message is not.
             "retried": sum(n for attempt, n in attempts.items() if attempt > 1),
             "exact": created == count and statuses == {"queued": count},
+        }
+
+    def send_singles(self, count: int, *, timeout: float) -> dict[str, Any]:
+        """`count` single sends, one task per message as every portal action publishes after
+        its commit: recorded first through the service (untimed: one Python client recording
+        them one by one would be what is measured), then published one by one; messages/s
+        from the first publish until none is pending."""
+        from django.db import transaction
+        from django.utils import timezone
+
+        from notifications import publishing, services
+        from notifications.models import SMSLog
+
+        with transaction.atomic():
+            ids = [services.send_sms(to=to, body=f"{BODY} ({index})", publish=False).id
+                   for index, to in enumerate(numbers(count))]  # fmt: skip
+        # Published here, so the dispatcher leaves them alone.
+        SMSLog.objects.filter(id__in=ids).update(published_at=timezone.now())
+        created_before = self.sandbox.stats()["messages_created"]
+        started = time.perf_counter()
+        for message_id in ids:
+            publishing.publish_delivery([message_id])
+        published = time.perf_counter() - started
+        deadline = time.monotonic() + timeout
+        while SMSLog.objects.filter(id__in=ids, status="pending").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{count} single sends not done in {timeout:.0f} s")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        statuses = set(SMSLog.objects.filter(id__in=ids).values_list("status", flat=True))
+        created = self.sandbox.stats()["messages_created"] - created_before
+        return {
+            "messages": count,
+            "publish_seconds": round(published, 3),
+            "seconds": round(seconds, 3),
+            "rate": count / seconds,
+            "provider_calls": created,
+            "exact": created == count and statuses == {"queued"},
         }
 
     def run_noops(self, count: int, *, timeout: float, queued: bool = False) -> dict[str, Any]:
@@ -558,6 +601,37 @@ def row_rss(stack: Stack, plan: Plan, workers: int, threads: int) -> dict[str, A
 # --- output ---------------------------------------------------------------------------------
 
 
+def row_scaling(stack: Stack, plan: Plan, workers: int, threads: int) -> dict[str, Any]:
+    """Single sends and a bulk, with 1 worker process and then with `workers`."""
+    runs = {}
+    for count in sorted({1, workers}):
+        with stack.workers(count, threads, TWILIO_RATE_LIMIT=0):
+            timeout = plan.scaling / 5 + 120
+            stack.send_singles(20, timeout=timeout)  # connections, imports, first queries
+            runs[count] = {
+                "singles": stack.send_singles(plan.scaling, timeout=timeout),
+                "bulk": stack.send_bulk(plan.scaling * 2, timeout=timeout),
+            }
+        stack.truncate()
+    one, many = runs[1], runs[max(runs)]
+    singles = many["singles"]["rate"] / one["singles"]["rate"]
+    bulk = many["bulk"]["rate"] / one["bulk"]["rate"]
+    return {
+        "row": 6,
+        "name": f"single sends ({plan.scaling:,}) and a bulk ({plan.scaling * 2:,}), "
+        f"1 -> {workers} workers",
+        "runs": runs,
+        "singles_rate": many["singles"]["rate"],
+        "bulk_rate": many["bulk"]["rate"],
+        "baseline": "the same with 1 worker process",
+        "ratio": singles,
+        "bulk_ratio": bulk,
+        "goal": f"> 1 (at most {workers}; {os.cpu_count()} CPUs)",
+        "met": singles > 1 and bulk > 1,
+        "exact": all(run[kind]["exact"] for run in runs.values() for kind in run),
+    }
+
+
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """The rows as text: one line per figure, notes indented under it."""
     mb = 1024 * 1024
@@ -611,6 +685,14 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
                 f"ratio = peak at {large['size']:,} / peak at {small['size']:,}; delivered at "
                 f"{small['run']['rate']:.0f} / {large['run']['rate']:.0f} msg/s"
             )
+        elif n == 6:
+            one, many = row["runs"][1], row["runs"][max(row["runs"])]
+            cells.append((n, row["name"], f"{many['singles']['rate']:.0f} msg/s singles",
+                          f"{one['singles']['rate']:.0f} msg/s with 1 worker",
+                          f"{row['ratio']:.2f}", row["goal"], row["met"]))  # fmt: skip
+            cells.append(("", "  the bulk", f"{many['bulk']['rate']:.0f} msg/s",
+                          f"{one['bulk']['rate']:.0f} msg/s with 1 worker",
+                          f"{row['bulk_ratio']:.2f}", "", ""))  # fmt: skip
     widths = (2, 46, 16, 40, 7, 14)
     header = ("#", "row", "measured", "baseline", "ratio", "goal", "met")
     lines = []
@@ -639,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of the stack")
     parser.add_argument("--json", type=Path, default=RESULTS)
     parser.add_argument(
-        "--rows", default="1,2,3,4,5", help="which rows to run, e.g. 2,3 (default: all)"
+        "--rows", default="1,2,3,4,5,6", help="which rows to run, e.g. 2,3 (default: all)"
     )
     args = parser.parse_args(argv)
     wanted = {int(n) for n in args.rows.split(",")}
@@ -690,6 +772,8 @@ def main(argv: list[str] | None = None) -> int:
                 measure("4 limiter on", lambda: row_limited(stack, plan))
         if 5 in wanted:
             measure("5 worker RSS", lambda: row_rss(stack, plan, args.workers, args.threads))
+        if 6 in wanted:
+            measure("6 scaling", lambda: row_scaling(stack, plan, args.workers, args.threads))
 
     from notifications import conf  # still configured: only the connections are closed
 

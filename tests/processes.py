@@ -9,7 +9,8 @@ import os
 import signal
 import subprocess
 import tempfile
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings as django_settings
@@ -93,11 +94,28 @@ def running(command: str, env: dict[str, str]):
     try:
         yield started
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_group(process)
         console.close()
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM to the command's whole process group, SIGKILL to what is left after `timeout`.
+
+    The group, not the shell: a worker outlives its shell (the shell exits at once on SIGTERM,
+    the worker shuts down warm, and one whose broker is gone waits for it), and a worker left
+    running would take CPU and database connections from every later test.
+    """
+    group = process.pid  # start_new_session: the shell leads its own group
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        process.poll()  # reap the shell: a zombie would still count as a member
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    process.wait()
